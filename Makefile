@@ -1,0 +1,173 @@
+# memvisor - top-level build.  `make help` lists the targets.
+#
+# Outputs (all under build/):
+#   hv.elf         the hypervisor (linked twice: the second link embeds the
+#                  symbol table generated from the first, for backtraces)
+#   BOOTX64.EFI    the UEFI loader (GNU-EFI)
+#   guest.elf      the guest kernel (guest/guest.mk)
+#   esp.img        FAT ESP for QEMU/OVMF: loader, hv.elf, hv.cfg, modules
+#   memvisor.iso   GRUB multiboot2 ISO for Bochs
+#   tests/<group>  host unit-test binaries
+#
+# Every object has a .d dependency file (-MMD), so after an edit `make`
+# rebuilds only what depends on it.
+
+BUILD ?= build
+CC ?= gcc
+HOSTCC ?= gcc
+LD ?= ld
+NASM ?= nasm
+OBJCOPY ?= objcopy
+
+# The hypervisor's default command line and modules (make run, esp.img, ISO).
+HV_CFG ?= boot/hv.cfg
+MODULES ?= $(BUILD)/guest.elf
+
+WARN := -Wall -Wextra -Werror
+# Freestanding, no red zone (interrupts arrive on the same stack), no
+# SSE/x87 (we never save the guest's or our own FPU state), frame pointers
+# kept for backtraces.
+HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin \
+	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -mcmodel=small \
+	-fno-stack-protector -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-common -MMD -MP
+HV_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack \
+	--no-warn-rwx-segments -T linker.ld
+NASMFLAGS := -f elf64 -g -F dwarf -w+all -w-reloc-rel-dword
+
+HV_C_SRCS := $(wildcard hv/*.c mm/*.c arch/x86/*.c) \
+	boot/memmap.c boot/multiboot/mb2_info.c
+HV_ASM_SRCS := $(wildcard arch/x86/*.asm) boot/multiboot/mb2_entry.asm
+HV_OBJS := $(HV_C_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASM_SRCS:%.asm=$(BUILD)/hv/%.o)
+
+# GNU-EFI (Debian's gnu-efi package layout).
+EFI_INC := /usr/include/efi
+EFI_LIB := /usr/lib
+EFI_CFLAGS := -std=gnu11 -O2 $(WARN) -Wno-unused-parameter \
+	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -ffreestanding -fno-builtin -fpic \
+	-fshort-wchar -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
+	-maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI -MMD -MP
+EFI_SRCS := boot/uefi/loader.c boot/memmap.c boot/elf_check.c hv/fmt.c
+EFI_OBJS := $(EFI_SRCS:%.c=$(BUILD)/uefi/%.o)
+
+UNIT_TESTS :=
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Itests -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -MMD -MP
+
+.PHONY: all help run run-bochs gdb test unit clean
+all: $(BUILD)/hv.elf $(BUILD)/BOOTX64.EFI $(BUILD)/guest.elf \
+	$(BUILD)/esp.img $(BUILD)/memvisor.iso
+
+help:
+	@echo "memvisor make targets:"
+	@echo "  make            build hv.elf, BOOTX64.EFI, guest.elf, esp.img, memvisor.iso"
+	@echo "  make run        boot the default configuration in QEMU (OVMF, TCG with SVM+NPT);"
+	@echo "                  KVM=1 for -enable-kvm -cpu host (Intel VMX+EPT on a nested-KVM host)"
+	@echo "  make run-bochs  boot the GRUB/multiboot2 ISO in Bochs (Intel VMX+EPT CPU model)"
+	@echo "  make gdb        start QEMU halted with a GDB stub and attach GDB with hv.elf's symbols"
+	@echo "  make test       host unit tests, native guest tests, boot scenarios on QEMU and"
+	@echo "                  Bochs, and a scripted GDB session; ends with 'N passed, N failed'"
+	@echo "  make unit       host unit tests only"
+	@echo "  make clean      remove build/"
+	@echo "Variables: HV_CFG=file (hypervisor command line, default boot/hv.cfg),"
+	@echo "           KVM=1, GDB=1 (run-qemu.sh: wait for GDB on :1234)"
+
+# --- the hypervisor ----------------------------------------------------------
+
+$(BUILD)/hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
+
+$(BUILD)/hv/ksyms0.asm: scripts/gen-ksyms.sh
+	@mkdir -p $(dir $@)
+	scripts/gen-ksyms.sh > $@
+
+$(BUILD)/hv/ksyms.asm: $(BUILD)/hv.pass1.elf scripts/gen-ksyms.sh
+	scripts/gen-ksyms.sh $< > $@
+
+$(BUILD)/hv/ksyms0.o $(BUILD)/hv/ksyms.o: %.o: %.asm
+	$(NASM) $(NASMFLAGS) $< -o $@
+
+$(BUILD)/hv.pass1.elf: $(HV_OBJS) $(BUILD)/hv/ksyms0.o linker.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(BUILD)/hv/ksyms0.o
+
+# The second link must not move any function: the table describes the first.
+$(BUILD)/hv.elf: $(HV_OBJS) $(BUILD)/hv/ksyms.o linker.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(BUILD)/hv/ksyms.o
+	@cmp -s <(nm -n $(BUILD)/hv.pass1.elf | grep ' [Tt] ') \
+		<(nm -n $@ | grep ' [Tt] ') || \
+		{ echo "error: function addresses moved between the two links of hv.elf"; rm -f $@; exit 1; }
+
+# --- the UEFI loader ---------------------------------------------------------
+
+$(BUILD)/uefi/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/uefi/loader.so: $(EFI_OBJS)
+	$(LD) -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LIB)/elf_x86_64_efi.lds \
+		$(EFI_LIB)/crt0-efi-x86_64.o $^ -L$(EFI_LIB) -lefi -lgnuefi -o $@
+
+$(BUILD)/BOOTX64.EFI: $(BUILD)/uefi/loader.so
+	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
+		-j .rela -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 \
+		--subsystem=10 $< $@
+
+# --- the guest ---------------------------------------------------------------
+
+-include guest/guest.mk
+
+# --- boot media --------------------------------------------------------------
+
+$(BUILD)/esp.img: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(HV_CFG) $(MODULES) scripts/mkesp.sh
+	scripts/mkesp.sh $@ $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(HV_CFG) $(MODULES)
+
+$(BUILD)/memvisor.iso: $(BUILD)/hv.elf $(HV_CFG) $(MODULES) scripts/mkiso.sh scripts/cfg-to-cmdline.sh
+	scripts/mkiso.sh $@ $(BUILD)/hv.elf $(HV_CFG) $(MODULES)
+
+# --- host unit tests ---------------------------------------------------------
+
+UNIT_TESTS += hv
+UNIT_hv_SRCS := tests/test_fmt.c tests/test_memmap.c tests/test_elf_check.c \
+	tests/test_frame.c tests/test_cmdline.c hv/fmt.c boot/memmap.c \
+	boot/elf_check.c mm/frame.c hv/cmdline.c hv/config.c
+
+define unit_group
+$(BUILD)/tests/$(1): $$(patsubst %.c,$(BUILD)/host/%.o,tests/unit_main.c $$(UNIT_$(1)_SRCS))
+	@mkdir -p $$(dir $$@)
+	$$(HOSTCC) $$(HOST_CFLAGS) $$^ -o $$@
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_group,$(t))))
+
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Iguest -c $< -o $@
+
+UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+
+unit: $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+# --- running -----------------------------------------------------------------
+
+run: $(BUILD)/esp.img
+	scripts/run-qemu.sh $(BUILD)/esp.img
+
+run-bochs: $(BUILD)/memvisor.iso
+	scripts/run-bochs.sh $(BUILD)/memvisor.iso
+
+gdb: $(BUILD)/esp.img $(BUILD)/hv.elf
+	scripts/gdb.sh $(BUILD)/esp.img $(BUILD)/hv.elf
+
+test: all $(UNIT_BINS)
+	scripts/test-all.sh
+
+clean:
+	rm -rf $(BUILD)
+
+SHELL := /bin/bash
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,31 @@
+/*
+ * cpufeat.h - what this CPU offers for virtualization, read once at boot
+ * from CPUID and the VMX capability MSRs.  The backends decide from this;
+ * the boot log prints it on one line.
+ */
+#ifndef ARCH_X86_CPUFEAT_H
+#define ARCH_X86_CPUFEAT_H
+
+#include "../../hv/types.h"
+
+struct cpu_features {
+	char vendor[13];
+	char brand[49];
+	bool intel, amd;
+
+	bool vmx;		/* CPUID.1:ECX.VMX[bit 5] */
+	bool vmx_locked_off;	/* IA32_FEATURE_CONTROL locked without VMXON */
+	bool ept, vpid, unrestricted, ept_ad, preemption_timer;
+
+	bool svm;		/* CPUID.80000001h:ECX.SVM[bit 2] */
+	bool svm_disabled;	/* VM_CR.SVMDIS */
+	bool npt, nrip_save;
+	u32 asids;
+};
+
+extern struct cpu_features cpu;
+
+void cpufeat_detect(void);
+void cpufeat_print(void);
+
+#endif

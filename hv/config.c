@@ -1,0 +1,163 @@
+/*
+ * config.c - the meaning of each command-line key.
+ *
+ * Each key has a parse function in the table below; config_parse() walks the
+ * pairs from hv/cmdline.c and hands each to its parser.  A key that is not in
+ * the table is an error that names it and lists the known ones.
+ */
+#include "config.h"
+#include "cmdline.h"
+#include "fmt.h"
+
+struct config_key {
+	const char *name;
+	int (*parse)(struct hv_config *cfg, const char *val, size_t len,
+		     char *err, size_t errlen);
+};
+
+static const char *const selftest_names[] = {
+	[SELFTEST_NONE] = "none",
+	[SELFTEST_NULL] = "null-read",
+	[SELFTEST_WRITE_TEXT] = "write-text",
+	[SELFTEST_EXEC_DATA] = "exec-data",
+	[SELFTEST_STACK_GUARD] = "stack-guard",
+	[SELFTEST_UD] = "ud",
+	[SELFTEST_PANIC] = "panic",
+};
+
+const char *selftest_name(enum selftest t)
+{
+	return (unsigned)t < ARRAY_SIZE(selftest_names) ? selftest_names[t]
+							 : "?";
+}
+
+static int parse_selftest(struct hv_config *cfg, const char *val, size_t len,
+			  char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(selftest_names); i++) {
+		if (token_is(val, len, selftest_names[i])) {
+			cfg->selftest = (enum selftest)i;
+			return 0;
+		}
+	}
+	fmt_snprintf(err, errlen,
+		     "selftest: unknown test '%.*s' (known: none null-read "
+		     "write-text exec-data stack-guard ud panic)",
+		     (int)len, val);
+	return -1;
+}
+
+/* Copies s[0..len) into dst[cap]; -1 if it does not fit. */
+static int copy_str(char *dst, size_t cap, const char *s, size_t len)
+{
+	if (len >= cap)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		dst[i] = s[i];
+	dst[len] = 0;
+	return 0;
+}
+
+/* Length of the next comma-separated item, skipping commas inside quotes. */
+static size_t item_len(const char *s, size_t len)
+{
+	bool quoted = false;
+	size_t i = 0;
+	for (; i < len && (quoted || s[i] != ','); i++)
+		if (s[i] == '"')
+			quoted = !quoted;
+	return i;
+}
+
+static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
+		    char *err, size_t errlen)
+{
+	if (cfg->vm_count == CONFIG_MAX_VMS) {
+		fmt_snprintf(err, errlen, "vm: too many VMs (at most %d)",
+			     CONFIG_MAX_VMS);
+		return -1;
+	}
+	struct vm_decl *vm = &cfg->vms[cfg->vm_count];
+	size_t n = item_len(val, len);
+
+	*vm = (struct vm_decl){ .mem = CONFIG_DEFAULT_VM_MEM };
+	if (n == 0 || copy_str(vm->module, sizeof(vm->module), val, n) < 0) {
+		fmt_snprintf(err, errlen,
+			     "vm%d: bad module name '%.*s' (1 to %d characters)",
+			     cfg->vm_count, (int)n, val, CONFIG_NAME_MAX - 1);
+		return -1;
+	}
+	for (size_t i = n; i < len;) {
+		const char *it = val + i + 1;	/* skip the comma */
+		size_t m = item_len(it, len - i - 1);
+		i += m + 1;
+
+		if (m > 4 && token_is(it, 4, "mem=")) {
+			if (parse_size(it + 4, m - 4, &vm->mem) < 0 ||
+			    vm->mem == 0) {
+				fmt_snprintf(err, errlen,
+					     "vm%d: bad RAM size '%.*s' (want "
+					     "e.g. 32M)",
+					     cfg->vm_count, (int)(m - 4), it + 4);
+				return -1;
+			}
+		} else if (m >= 5 && token_is(it, 5, "args=")) {
+			const char *a = it + 5;
+			size_t alen = m - 5;
+			if (alen >= 2 && a[0] == '"' && a[alen - 1] == '"') {
+				a++;
+				alen -= 2;
+			}
+			if (copy_str(vm->args, sizeof(vm->args), a, alen) < 0) {
+				fmt_snprintf(err, errlen,
+					     "vm%d: args longer than %d bytes",
+					     cfg->vm_count, CONFIG_ARGS_MAX - 1);
+				return -1;
+			}
+		} else {
+			fmt_snprintf(err, errlen,
+				     "vm%d: unknown option '%.*s' (known: "
+				     "mem=SIZE, args=\"...\")",
+				     cfg->vm_count, (int)m, it);
+			return -1;
+		}
+	}
+	cfg->vm_count++;
+	return 0;
+}
+
+static const struct config_key keys[] = {
+	{ "vm", parse_vm },
+	{ "selftest", parse_selftest },
+};
+
+int config_parse(struct hv_config *cfg, const char *cmdline, char *err,
+		 size_t errlen)
+{
+	const char *pos = cmdline;
+	struct cmdline_kv kv;
+	int r;
+
+	*cfg = (struct hv_config){ .selftest = SELFTEST_NONE };
+	while ((r = cmdline_next(&pos, &kv, err, errlen)) > 0) {
+		const struct config_key *key = NULL;
+		for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
+			if (token_is(kv.key, kv.key_len, keys[i].name))
+				key = &keys[i];
+		if (!key) {
+			int o = fmt_snprintf(err, errlen,
+					     "unknown key '%.*s' (known:",
+					     (int)kv.key_len, kv.key);
+			for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
+				if ((size_t)o < errlen)
+					o += fmt_snprintf(err + o, errlen - o,
+							  " %s", keys[i].name);
+			if ((size_t)o < errlen)
+				fmt_snprintf(err + o, errlen - o, ")");
+			return -1;
+		}
+		if (key->parse(cfg, kv.val, kv.val_len, err, errlen) < 0)
+			return -1;
+	}
+	return r;
+}

@@ -1,0 +1,50 @@
+/*
+ * config.h - what the hypervisor command line (hv.cfg, or GRUB's multiboot2
+ * command line) means.  Pure logic, host-tested by tests/test_cmdline.c.
+ *
+ *   vm=MODULE[,mem=SIZE][,args="GUEST COMMAND LINE"]   declare a VM (up to 8)
+ *   selftest=NAME   deliberately break something at boot, to prove the
+ *                   hypervisor catches it (see config.c for the names)
+ *
+ * Unknown keys, malformed values and duplicate single-use keys are errors
+ * that name the key: a typo must never be silently ignored.
+ */
+#ifndef HV_CONFIG_H
+#define HV_CONFIG_H
+
+#include "types.h"
+
+#define CONFIG_MAX_VMS 8
+#define CONFIG_NAME_MAX 64
+#define CONFIG_ARGS_MAX 256
+#define CONFIG_DEFAULT_VM_MEM (32 * MiB)
+
+enum selftest {
+	SELFTEST_NONE = 0,
+	SELFTEST_NULL,		/* read address 0: #PF not-present */
+	SELFTEST_WRITE_TEXT,	/* write to our own code: #PF protection */
+	SELFTEST_EXEC_DATA,	/* jump into data: #PF instruction fetch */
+	SELFTEST_STACK_GUARD,	/* touch the boot stack's guard page */
+	SELFTEST_UD,		/* ud2: #UD */
+	SELFTEST_PANIC,		/* panic(): message and backtrace */
+};
+
+struct vm_decl {
+	char module[CONFIG_NAME_MAX];
+	u64 mem;
+	char args[CONFIG_ARGS_MAX];
+};
+
+struct hv_config {
+	enum selftest selftest;
+	int vm_count;
+	struct vm_decl vms[CONFIG_MAX_VMS];
+};
+
+/* Fills cfg from a command line; 0, or -1 with a one-line reason in err. */
+int config_parse(struct hv_config *cfg, const char *cmdline, char *err,
+		 size_t errlen);
+
+const char *selftest_name(enum selftest t);
+
+#endif
