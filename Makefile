@@ -54,7 +54,20 @@ UNIT_TESTS :=
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Itests -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -MMD -MP
 
-.PHONY: all help run run-bochs gdb test unit clean
+.PHONY: all deps help run run-bochs gdb test unit clean
+
+# Installs missing Debian packages first (scripts/deps.sh; quick when
+# nothing is missing), so `make run` and `make test` are the whole setup on
+# a fresh machine.  SKIP_DEPS=1 skips the check.
+ifneq ($(SKIP_DEPS),1)
+ifneq ($(filter-out help clean,$(or $(MAKECMDGOALS),all)),)
+DEPS_STATUS := $(shell scripts/deps.sh >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error scripts/deps.sh failed: the build dependencies are missing)
+endif
+endif
+endif
+
 all: $(BUILD)/hv.elf $(BUILD)/BOOTX64.EFI $(BUILD)/guest.elf \
 	$(BUILD)/esp.img $(BUILD)/memvisor.iso
 
@@ -70,7 +83,7 @@ help:
 	@echo "  make unit       host unit tests only"
 	@echo "  make clean      remove build/"
 	@echo "Variables: HV_CFG=file (hypervisor command line, default boot/hv.cfg),"
-	@echo "           KVM=1, GDB=1 (run-qemu.sh: wait for GDB on :1234)"
+	@echo "           KVM=1 (run), GDB_PORT=1234 (gdb), SKIP_DEPS=1 (no package check)"
 
 # --- the hypervisor ----------------------------------------------------------
 
@@ -119,7 +132,7 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/uefi/loader.so
 
 # --- the guest ---------------------------------------------------------------
 
--include guest/guest.mk
+include guest/guest.mk
 
 # --- boot media --------------------------------------------------------------
 

@@ -59,6 +59,11 @@ int elf_check_hv(const void *image, u64 size, const struct boot_mem_range *map,
 		return fail(err, errlen, "program header size %u, want %u",
 			    eh->e_phentsize,
 			    (unsigned)sizeof(struct elf64_phdr));
+	if (eh->e_phoff % 8)
+		return fail(err, errlen,
+			    "program headers at offset 0x%llx are not 8-byte "
+			    "aligned",
+			    (unsigned long long)eh->e_phoff);
 	if (!in_file(eh->e_phoff, (u64)eh->e_phnum * sizeof(struct elf64_phdr),
 		     size))
 		return fail(err, errlen,
@@ -94,7 +99,8 @@ int elf_check_hv(const void *image, u64 size, const struct boot_mem_range *map,
 				    i, (unsigned long long)p->p_offset,
 				    (unsigned long long)p->p_filesz,
 				    (unsigned long long)size);
-		if (end < p->p_paddr || p->p_paddr % PAGE_SIZE)
+		if (end < p->p_paddr || p->p_paddr % PAGE_SIZE ||
+		    ALIGN_UP(p->p_memsz, PAGE_SIZE) < p->p_memsz)
 			return fail(err, errlen,
 				    "segment %d: bad physical address 0x%llx "
 				    "(size 0x%llx)",

@@ -47,6 +47,8 @@ static bool align_range(const struct boot_mem_range *r, u64 *start, u64 *end)
 	if (last < r->base)	/* wraps: clamp to the top of the space */
 		last = ~0ull & PAGE_MASK;
 	if (r->type == BOOT_MEM_USABLE) {
+		if (r->base > (~0ull & PAGE_MASK))
+			return false;	/* no whole page: ALIGN_UP would wrap */
 		*start = ALIGN_UP(r->base, PAGE_SIZE);
 		*end = ALIGN_DOWN(last, PAGE_SIZE);
 	} else {

@@ -11,6 +11,7 @@
 
 struct config_key {
 	const char *name;
+	bool repeatable;	/* may appear more than once (vm=) */
 	int (*parse)(struct hv_config *cfg, const char *val, size_t len,
 		     char *err, size_t errlen);
 };
@@ -127,8 +128,8 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 }
 
 static const struct config_key keys[] = {
-	{ "vm", parse_vm },
-	{ "selftest", parse_selftest },
+	{ "vm", true, parse_vm },
+	{ "selftest", false, parse_selftest },
 };
 
 int config_parse(struct hv_config *cfg, const char *cmdline, char *err,
@@ -136,6 +137,7 @@ int config_parse(struct hv_config *cfg, const char *cmdline, char *err,
 {
 	const char *pos = cmdline;
 	struct cmdline_kv kv;
+	bool seen[ARRAY_SIZE(keys)] = { false };
 	int r;
 
 	*cfg = (struct hv_config){ .selftest = SELFTEST_NONE };
@@ -156,6 +158,12 @@ int config_parse(struct hv_config *cfg, const char *cmdline, char *err,
 				fmt_snprintf(err + o, errlen - o, ")");
 			return -1;
 		}
+		if (seen[key - keys] && !key->repeatable) {
+			fmt_snprintf(err, errlen, "key '%s' given twice",
+				     key->name);
+			return -1;
+		}
+		seen[key - keys] = true;
 		if (key->parse(cfg, kv.val, kv.val_len, err, errlen) < 0)
 			return -1;
 	}

@@ -11,9 +11,14 @@
 #include "../arch/x86/platform.h"
 #include "../arch/x86/trap.h"
 
-/* Exit codes written to the emulator's exit device. */
-#define RESULT_PASS 0
-#define RESULT_FAIL 1
+/*
+ * Codes written to QEMU's isa-debug-exit (QEMU exits with (code << 1) | 1).
+ * Not 0 and 1: QEMU's own exit statuses 0 (reset, power-off) and 1 (an
+ * error) must never be mistaken for a verdict, so the hypervisor's codes map
+ * to the statuses 33 and 35, which nothing else produces.
+ */
+#define RESULT_PASS 0x10
+#define RESULT_FAIL 0x11
 
 static void __noreturn finish(bool pass, const char *reason)
 {

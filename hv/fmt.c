@@ -41,7 +41,8 @@ static void put_string(struct out *o, const char *s, const struct spec *sp)
 
 	if (!s)
 		s = "(null)";
-	while (s[n] && (sp->precision < 0 || n < sp->precision))
+	/* Test the bound first: with a precision, s need not be terminated. */
+	while ((sp->precision < 0 || n < sp->precision) && s[n])
 		n++;
 	if (!sp->left)
 		put_repeat(o, ' ', sp->width - n);
@@ -51,8 +52,14 @@ static void put_string(struct out *o, const char *s, const struct spec *sp)
 		put_repeat(o, ' ', sp->width - n);
 }
 
-static void put_number(struct out *o, u64 v, bool negative, unsigned base,
-		       bool upper, const char *prefix, const struct spec *sp)
+/*
+ * sign_ok: only the signed conversions honour '+' and ' ' (C11 7.21.6.1).
+ * For "%#o" the prefix "0" is only added if the digits do not already
+ * start with a zero.
+ */
+static void put_number(struct out *o, u64 v, bool negative, bool sign_ok,
+		       unsigned base, bool upper, const char *prefix,
+		       const struct spec *sp)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
@@ -65,12 +72,17 @@ static void put_number(struct out *o, u64 v, bool negative, unsigned base,
 	if (sp->precision == 0 && n == 1 && tmp[0] == '0')
 		n = 0;
 
-	char sign = negative ? '-' : sp->plus ? '+' : sp->space ? ' ' : 0;
+	char sign = negative		 ? '-'
+		    : sign_ok && sp->plus  ? '+'
+		    : sign_ok && sp->space ? ' '
+					   : 0;
 	int plen = 0;
 
 	while (prefix[plen])
 		plen++;
 	int zeros = sp->precision > n ? sp->precision - n : 0;
+	if (base == 8 && plen && (zeros || (n && tmp[n - 1] == '0')))
+		plen = 0;	/* "%#o": the leading zero is already there */
 	int body = n + zeros + plen + (sign != 0);
 	int pad = sp->width > body ? sp->width - body : 0;
 
@@ -175,7 +187,7 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			else if (len == -2)
 				v = (signed char)v;
 			u64 mag = v < 0 ? -(u64)v : (u64)v;
-			put_number(&o, mag, v < 0, 10, false, "", &sp);
+			put_number(&o, mag, v < 0, true, 10, false, "", &sp);
 			break;
 		}
 		case 'u':
@@ -195,26 +207,24 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				prefix = conv == 'X' ? "0X" : "0x";
 			else if (sp.alt && base == 8)
 				prefix = "0";
-			put_number(&o, v, false, base, conv == 'X', prefix, &sp);
+			put_number(&o, v, false, false, base, conv == 'X', prefix,
+				   &sp);
 			break;
 		}
 		case 'p':
 			put_number(&o, (u64)(uintptr_t)va_arg(ap, void *), false,
-				   16, false, "0x", &sp);
+				   false, 16, false, "0x", &sp);
 			break;
 		case 's':
 			put_string(&o, va_arg(ap, const char *), &sp);
 			break;
-		case 'c': {
-			char c[2] = { (char)va_arg(ap, int), 0 };
-			sp.precision = 1;
-			if (!c[0]) {
-				put(&o, 0);
-				break;
-			}
-			put_string(&o, c, &sp);
+		case 'c':	/* padded like a string, but may be NUL */
+			if (!sp.left)
+				put_repeat(&o, ' ', sp.width - 1);
+			put(&o, (char)va_arg(ap, int));
+			if (sp.left)
+				put_repeat(&o, ' ', sp.width - 1);
 			break;
-		}
 		case '%':
 			put(&o, '%');
 			break;

@@ -118,7 +118,7 @@ static u64 __attribute__((noinline)) stack_eater(volatile u64 depth)
 	return stack_eater(depth + 1) + pad[0];
 }
 
-static void run_selftest(enum selftest t)
+static void __attribute__((noinline)) run_selftest(enum selftest t)
 {
 	volatile u64 addr = 0;
 	u64 v;

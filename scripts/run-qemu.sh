@@ -5,14 +5,15 @@
 #   default   TCG with a CPU model that has AMD SVM and nested paging
 #   KVM=1     -enable-kvm -cpu host (Intel VMX+EPT on a host with nested KVM,
 #             or SVM+NPT on an AMD host)
-#   GDB=1     start halted with a GDB stub on :1234 (-s -S)
+#   GDB=1     start halted with a GDB stub on tcp port GDB_PORT (1234)
 #   SERIAL=F  serial output to file F instead of the terminal
 #   MEM=512M  guest RAM of the emulated machine
 #   ICOUNT=1  -icount shift=0: repeatable instruction counts (benchmarks)
 #
-# Exit status: 0 when memvisor printed HV RESULT: PASS (isa-debug-exit code
-# 0 -> QEMU status 1), 1 for FAIL (code 1 -> status 3), anything else is
-# QEMU's own status (e.g. 124 if a caller's timeout killed it).
+# Exit status: 0 when memvisor ended with HV RESULT: PASS (it writes 0x10 to
+# isa-debug-exit: QEMU status 33), 1 for FAIL (0x11: status 35), 2 when QEMU
+# ended any other way (reset, power-off, a QEMU error), or the status of a
+# signal that killed it (e.g. 124 from a caller's timeout).
 set -euo pipefail
 
 esp=${1:?usage: run-qemu.sh ESP.img [qemu args...]}
@@ -40,7 +41,7 @@ if [ "${KVM:-0}" = 1 ]; then
 else
 	args+=(-accel tcg -cpu qemu64,+svm,+npt)
 fi
-[ "${GDB:-0}" = 1 ] && args+=(-s -S)
+[ "${GDB:-0}" = 1 ] && args+=(-gdb "tcp:127.0.0.1:${GDB_PORT:-1234}" -S)
 [ "${ICOUNT:-0}" = 1 ] && args+=(-icount shift=0)
 if [ -n "${SERIAL:-}" ]; then
 	args+=(-serial "file:$SERIAL")
@@ -51,7 +52,11 @@ fi
 status=0
 qemu-system-x86_64 "${args[@]}" "$@" || status=$?
 case $status in
-1) exit 0 ;;
-3) exit 1 ;;
-*) exit "$status" ;;
+33) exit 0 ;;
+35) exit 1 ;;
+124 | 137 | 143) exit "$status" ;;
+*)
+	echo "run-qemu.sh: QEMU ended with status $status without a memvisor result" >&2
+	exit 2
+	;;
 esac

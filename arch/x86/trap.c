@@ -40,6 +40,7 @@ struct idt_gate {
 
 extern const u64 isr_table[256];
 extern u8 hv_stacks_start[], hv_stacks_end[];
+extern u8 hv_guard_boot[], hv_guard_df[], hv_guard_nmi[], hv_guard_mc[];
 
 static struct idt_gate idt[256] __aligned(16);
 static trap_handler_t handlers[256];
@@ -100,10 +101,21 @@ static void print_symbol(u64 addr)
 		kprintf("?");
 }
 
+static bool in_guard(u64 p)
+{
+	const u8 *guards[] = { hv_guard_boot, hv_guard_df, hv_guard_nmi,
+			       hv_guard_mc };
+	for (unsigned i = 0; i < ARRAY_SIZE(guards); i++)
+		if (p >= (u64)guards[i] && p < (u64)guards[i] + PAGE_SIZE)
+			return true;
+	return false;
+}
+
+/* True if a frame record [p, p+16) can be read without faulting. */
 static bool on_hv_stack(u64 p)
 {
 	return p >= (u64)hv_stacks_start && p + 16 <= (u64)hv_stacks_end &&
-	       !(p & 7);
+	       !(p & 7) && !in_guard(p) && !in_guard(p + 8);
 }
 
 void backtrace_print(u64 pc, u64 rbp)
@@ -188,5 +200,5 @@ void trap_dispatch(struct trap_frame *f)
 	const char *fn = ksym_lookup(f->rip, &off);
 	hv_fail("exception %s at RIP 0x%llx (%s)",
 		f->vector < 32 ? vector_names[f->vector] : "interrupt",
-		(unsigned long long)f->rip, fn ? fn : "?");
+		(unsigned long long)f->rip, fn ? fn : "not hypervisor code");
 }

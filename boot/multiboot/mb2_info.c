@@ -74,6 +74,29 @@ static void copy_string(char *dst, size_t cap, const char *src)
 	dst[i] = 0;
 }
 
+/*
+ * GRUB does not pass a multiboot2 command line verbatim: it rebuilds it from
+ * its parsed words, wrapping a word that contains blanks in double quotes
+ * and putting a backslash before every ", ' and \ (grub_create_loader_cmdline
+ * in GRUB 2.06).  Our grub.cfg passes the whole hypervisor command line as
+ * one single-quoted word, so undoing exactly that (drop the unescaped
+ * quotes, keep what follows each backslash) gives back the original.  Other
+ * loaders pass the line as it is.
+ */
+static void copy_grub_cmdline(char *dst, size_t cap, const char *src)
+{
+	size_t o = 0;
+
+	for (; *src && o + 1 < cap; src++) {
+		if (*src == '"')
+			continue;
+		if (*src == '\\' && src[1])
+			src++;
+		dst[o++] = *src;
+	}
+	dst[o] = 0;
+}
+
 /* The module's name is the first word of its GRUB command line. */
 static void module_name(char *dst, size_t cap, const char *s, u32 index)
 {
@@ -120,6 +143,8 @@ struct boot_info *mb2_boot_info(u64 mbi_pa)
 	bi->version = BOOT_INFO_VERSION;
 	copy_string(bi->loader_name, sizeof(bi->loader_name), "multiboot2");
 
+	const char *cmdline = NULL;
+
 	for (u32 off = 8; off + sizeof(struct mb2_tag) <= total;) {
 		const struct mb2_tag *tag = (const void *)(mbi + off);
 		if (tag->type == MB2_TAG_END || tag->size < sizeof(*tag))
@@ -127,8 +152,7 @@ struct boot_info *mb2_boot_info(u64 mbi_pa)
 
 		switch (tag->type) {
 		case MB2_TAG_CMDLINE:
-			copy_string(bi->cmdline, sizeof(bi->cmdline),
-				    (const char *)(tag + 1));
+			cmdline = (const char *)(tag + 1);
 			break;
 		case MB2_TAG_LOADER_NAME:
 			fmt_snprintf(bi->loader_name, sizeof(bi->loader_name),
@@ -165,6 +189,11 @@ struct boot_info *mb2_boot_info(u64 mbi_pa)
 		}
 		off += ALIGN_UP(tag->size, 8);
 	}
+
+	if (cmdline && !strncmp(bi->loader_name, "multiboot2: GRUB", 16))
+		copy_grub_cmdline(bi->cmdline, sizeof(bi->cmdline), cmdline);
+	else if (cmdline)
+		copy_string(bi->cmdline, sizeof(bi->cmdline), cmdline);
 
 	bi->hv_start = (u64)_hv_start;
 	bi->hv_end = (u64)_hv_end;

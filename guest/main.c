@@ -1,0 +1,132 @@
+/*
+ * main.c - the guest kernel's life, top to bottom:
+ *
+ *   serial -> descriptor tables -> multiboot info -> page tables (vm.c)
+ *   -> hypervisor detection -> command line -> workloads in the given
+ *   order -> optional hostile action -> summary -> GUEST RESULT line
+ *
+ * Each step either works or ends the guest with a FAIL line saying which
+ * step and which values; nothing here retries or carries on after an error.
+ */
+#include <stdint.h>
+
+#include "abi.h"
+#include "cmdline.h"
+#include "console.h"
+#include "desc.h"
+#include "hv.h"
+#include "mb.h"
+#include "serial.h"
+#include "vm.h"
+#include "work.h"
+
+void guest_main(uint32_t magic, uint32_t info_pa);
+
+static struct boot_mem boot;
+static struct guest_config cfg;
+static uint64_t memstat[MEMSTAT_COUNT];
+
+static const char *region_type_name(uint32_t type)
+{
+	/* Multiboot 0.6.96 3.3: 1 available, 3 ACPI, 4 preserve, 5 bad. */
+	switch (type) {
+	case 1: return "available";
+	case 3: return "ACPI reclaimable";
+	case 4: return "ACPI NVS";
+	case 5: return "bad RAM";
+	default: return "reserved";
+	}
+}
+
+static void read_boot_info(uint32_t magic, uint32_t info_pa)
+{
+	if (magic != MB_BOOT_MAGIC)
+		guest_fail(STATUS_BAD_BOOT,
+			   "bad multiboot magic 0x%x in EAX (expected 0x%x)",
+			   magic, MB_BOOT_MAGIC);
+	/* phys_offset 0: the boot map is still the identity map. */
+	if (mb_read(info_pa, 0, &boot) < 0)
+		guest_fail(STATUS_BAD_BOOT,
+			   "multiboot info at 0x%x has neither a memory map "
+			   "nor mem_lower/mem_upper",
+			   info_pa);
+	kprintf("boot: multiboot info at 0x%x, cmdline \"%s\"%s\n", info_pa,
+		boot.cmdline, boot.cmdline_truncated ? " (truncated)" : "");
+	for (int i = 0; i < boot.nreserved; i++)
+		kprintf("boot: loader data at 0x%lx-0x%lx (kept out of the "
+			"frame allocator)\n",
+			boot.reserved[i].base,
+			boot.reserved[i].base + boot.reserved[i].length);
+	for (int i = 0; i < boot.nregions; i++)
+		kprintf("mem: 0x%012lx-0x%012lx %s\n", boot.region[i].base,
+			boot.region[i].base + boot.region[i].length,
+			region_type_name(boot.region[i].type));
+	if (boot.from_mem_fields)
+		kprintf("mem: (no memory map: built from mem_lower/mem_upper)\n");
+	if (boot.mmap_truncated)
+		kprintf("mem: (more than %d entries: the rest ignored)\n",
+			BOOT_MAX_REGIONS);
+}
+
+static void parse_config(void)
+{
+	if (cmdline_parse(boot.cmdline, &cfg) < 0)
+		guest_fail(STATUS_BAD_CMDLINE, "bad command line: %s",
+			   cfg.error);
+	kprintf("config: seed=%lu work=", cfg.seed);
+	for (int i = 0; i < cfg.nwork; i++)
+		kprintf("%s%s", i ? "," : "", cmdline_work_name(cfg.work[i]));
+	if (cfg.nwork == 0)
+		kprintf("(none)");
+	kprintf(" hostile=%s corrupt=%lu\n", cmdline_hostile_name(cfg.hostile),
+		cfg.corrupt);
+}
+
+static void print_summary(void)
+{
+	const struct vm_stats *s = vm_stats();
+
+	kprintf("summary: demand_faults=%lu spurious_faults=%lu "
+		"table_pages=%lu invlpg=%lu free_frames=%lu\n",
+		s->demand_faults, s->spurious_faults, s->table_pages,
+		s->invlpgs, vm_free_frames());
+	if (!hv_present())
+		return;
+	int64_t rc = hc_memstat(kernel_phys(memstat), sizeof(memstat));
+	if (rc < 0) {
+		kprintf("summary: MEMSTAT failed: %ld (%s)\n", (long)rc,
+			hc_error_name(rc));
+		return;
+	}
+	kprintf("summary: memvisor says resident=%lu shared=%lu swapped=%lu "
+		"ballooned=%lu zero_populated=%lu faults=%lu\n",
+		memstat[MEMSTAT_RESIDENT], memstat[MEMSTAT_SHARED],
+		memstat[MEMSTAT_SWAPPED], memstat[MEMSTAT_BALLOONED],
+		memstat[MEMSTAT_ZERO_POPULATED], memstat[MEMSTAT_FAULTS]);
+}
+
+void guest_main(uint32_t magic, uint32_t info_pa)
+{
+	struct work_ctx ctx = { .cfg = &cfg };
+
+	serial_init();
+	kprintf("memvisor guest: 64-bit kernel, guest ABI %d\n",
+		MEMVISOR_ABI_VERSION);
+	desc_init();
+	read_boot_info(magic, info_pa);
+	vm_init(&boot);
+	hv_detect();
+	parse_config();
+
+	for (int i = 0; i < cfg.nwork; i++)
+		if (work_run(cfg.work[i], &ctx) == WORK_FAIL)
+			guest_fail(ctx.status, "%s", ctx.reason);
+	if (cfg.hostile != HOSTILE_NONE &&
+	    work_hostile(&ctx) == WORK_FAIL)
+		guest_fail(ctx.status, "%s", ctx.reason);
+	if (cfg.corrupt && !ctx.corrupted)
+		guest_fail(STATUS_BAD_CMDLINE,
+			   "corrupt=1 but no workload wrote a region to corrupt");
+	print_summary();
+	guest_pass();
+}

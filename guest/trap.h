@@ -1,0 +1,38 @@
+/*
+ * trap.h - exceptions: the saved register frame and the dispatcher that
+ * trap_entry.asm calls for every vector.
+ */
+#ifndef GUEST_TRAP_H
+#define GUEST_TRAP_H
+
+#include <stdint.h>
+
+/* Exception vectors (Intel SDM Vol. 3A, table 6-1). */
+#define VEC_UD 6
+#define VEC_DF 8
+#define VEC_GP 13
+#define VEC_PF 14
+
+/* Laid out by trap_common: the registers it pushed (last push first), the
+ * stub's vector and error code, then the CPU's interrupt frame. */
+struct trap_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+void trap_dispatch(struct trap_frame *f);
+
+/* The last fault a probe_* call absorbed (for the pt workload's checks). */
+struct probe_fault {
+	uint64_t addr;  /* CR2 */
+	uint64_t error; /* page-fault error code */
+	uint64_t count;
+};
+extern struct probe_fault last_probe_fault;
+
+int probe_read_u64(uint64_t va, uint64_t *out);
+int probe_write_u64(uint64_t va, uint64_t value);
+
+#endif

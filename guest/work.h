@@ -1,0 +1,67 @@
+/*
+ * work.h - what workloads share: their context and result, the table of
+ * pattern regions written so far (for `verify`), and fill/verify wrappers
+ * that print what they found.
+ */
+#ifndef GUEST_WORK_H
+#define GUEST_WORK_H
+
+#include <stdint.h>
+
+#include "cmdline.h"
+#include "region.h"
+
+enum work_result { WORK_PASS, WORK_SKIP, WORK_FAIL };
+
+struct work_ctx {
+	const struct guest_config *cfg;
+	int status;         /* exit status when a workload fails */
+	char reason[192];   /* the FAIL line's text */
+	int corrupted;      /* corrupt=1 has been applied */
+};
+
+/* Records the failure and returns WORK_FAIL. */
+int work_fail(struct work_ctx *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prints "<name>: SKIP <why>" and returns WORK_SKIP. */
+int work_skip(const char *name, const char *why);
+
+/* A new region of `pages` heap pages (unmapped until filled), registered
+ * for the `verify` workload. */
+struct region *work_new_region(const char *name, uint64_t pages,
+			       uint32_t tag);
+int work_region_count(void);
+struct region *work_region(int i);
+
+/* Fills pages [first, first+count) and applies corrupt=1 the first time
+ * any region is filled. */
+void work_fill(struct work_ctx *c, struct region *r, uint64_t first,
+	       uint64_t count);
+
+/* Verifies pages [first, first+count); on a wrong byte prints each one
+ * (up to a limit), sets the failure reason and returns -1. */
+int work_verify(struct work_ctx *c, struct region *r, uint64_t first,
+		uint64_t count);
+
+/* Heap demand faults so far (vm.c's counter). */
+uint64_t work_faults(void);
+
+int work_run(enum work_id w, struct work_ctx *c);
+
+int work_touch(struct work_ctx *c);
+int work_dup(struct work_ctx *c);
+int work_cow(struct work_ctx *c);
+int work_hotcold(struct work_ctx *c);
+int work_idle(struct work_ctx *c);
+int work_verify_all(struct work_ctx *c);
+int work_pt(struct work_ctx *c);
+int work_balloon(struct work_ctx *c);
+int work_hostile(struct work_ctx *c);
+
+/* Balloon driver pieces idle uses (work_balloon.c). */
+int balloon_follow_target(struct work_ctx *c);
+int balloon_release_all(struct work_ctx *c);
+uint64_t balloon_held(void);
+
+#endif

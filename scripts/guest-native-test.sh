@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# guest-native-test.sh - boots the guest kernel (build/guest.elf) natively
+# under QEMU TCG, once per scenario, and checks what it printed on COM1 and
+# how QEMU exited.  No hypervisor is involved: this proves the guest itself
+# (boot, page tables, demand paging, workloads, failure reporting) before
+# memvisor runs it.
+#
+# One line per scenario, "PASS: guest-native:<name>" or
+# "FAIL: guest-native:<name>" followed by the reasons and the log's tail,
+# then "N passed, N failed".  Exit status 0 only if every scenario passed.
+#
+# Environment (defaults in brackets): BUILD [build], GUEST_ELF
+# [$BUILD/guest.elf], QEMU [qemu-system-x86_64], TIMEOUT per boot in
+# seconds [30], LOGDIR for the serial logs [$BUILD/guest-native].
+#
+# QEMU's isa-debug-exit turns the guest's status v (written to port 0xf4)
+# into the exit status (v << 1) | 1; -no-reboot makes a triple fault end
+# QEMU (status 0) instead of rebooting forever.
+
+set -u
+cd "$(dirname "$0")/.."
+
+GUEST_ELF=${GUEST_ELF:-${BUILD:-build}/guest.elf}
+QEMU=${QEMU:-qemu-system-x86_64}
+TIMEOUT=${TIMEOUT:-30}
+LOGDIR=${LOGDIR:-${BUILD:-build}/guest-native}
+
+# Guest exit statuses (guest/abi.h) as QEMU reports them.
+QEMU_PASS=1            # STATUS_PASS 0
+QEMU_VERIFY_FAILED=3   # STATUS_VERIFY_FAILED 1
+QEMU_BAD_CMDLINE=5     # STATUS_BAD_CMDLINE 2
+QEMU_EXCEPTION=7       # STATUS_EXCEPTION 3
+QEMU_TRIPLE_FAULT=0    # shutdown with -no-reboot
+
+passed=0
+failed=0
+LOG=
+STATUS=
+PROBLEMS=
+
+# boot_guest NAME CMDLINE: runs one guest, sets LOG and STATUS.
+boot_guest() {
+	LOG=$LOGDIR/$1.log
+	PROBLEMS=
+	rm -f "$LOG"
+	timeout "$TIMEOUT" "$QEMU" -kernel "$GUEST_ELF" -append "$2" \
+		-m 128M -display none -serial "file:$LOG" -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		</dev/null >"$LOGDIR/$1.qemu.txt" 2>&1
+	STATUS=$?
+	touch "$LOG"
+}
+
+problem() {
+	PROBLEMS+="    $*"$'\n'
+}
+
+# expect_status N: QEMU's exit status.
+expect_status() {
+	if [ "$STATUS" = 124 ]; then
+		problem "timed out after ${TIMEOUT}s"
+	elif [ "$STATUS" != "$1" ]; then
+		problem "exit status $STATUS, expected $1"
+	fi
+}
+
+# expect_last_line REGEX: the result line must be the very last line.
+expect_last_line() {
+	local last
+	last=$(tail -n 1 "$LOG")
+	if ! grep -Eq -- "$1" <<<"$last"; then
+		problem "last line is '$last', expected /$1/"
+	fi
+}
+
+# expect_line REGEX: some line matches.
+expect_line() {
+	grep -Eq -- "$1" "$LOG" || problem "no line matches /$1/"
+}
+
+# expect_no_line REGEX: no line matches.
+expect_no_line() {
+	! grep -Eq -- "$1" "$LOG" || problem "a line matches /$1/"
+}
+
+# expect_faults_equal_pages WORKLOAD...: each workload's result line
+# "<w>: verified N bytes; pages=P faults=F" has P == F, i.e. every page
+# was populated by exactly one demand fault.
+expect_faults_equal_pages() {
+	local w line pages faults
+	for w in "$@"; do
+		line=$(grep -E "^$w: verified [0-9]+ bytes; pages=" "$LOG")
+		if [ -z "$line" ]; then
+			problem "no '$w: verified ... pages=' line"
+			continue
+		fi
+		pages=$(sed -E 's/.*pages=([0-9]+).*/\1/' <<<"$line")
+		faults=$(sed -E 's/.*faults=([0-9]+).*/\1/' <<<"$line")
+		[ "$pages" = "$faults" ] ||
+			problem "$w: $faults demand faults for $pages pages"
+	done
+}
+
+report() {
+	if [ -z "$PROBLEMS" ]; then
+		echo "PASS: guest-native:$1"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: guest-native:$1"
+		printf '%s' "$PROBLEMS"
+		echo "    --- last lines of $LOG:"
+		tail -n 15 "$LOG" | sed 's/^/    | /'
+		failed=$((failed + 1))
+	fi
+}
+
+expect_pass() {
+	expect_status $QEMU_PASS
+	expect_last_line '^GUEST RESULT: PASS$'
+}
+
+scenario_touch() {
+	boot_guest touch "work=touch,verify touch=4M seed=7"
+	expect_pass
+	expect_line '^touch: verified 4194304 bytes; pages=1024 faults=1024$'
+	expect_faults_equal_pages touch
+	expect_line '^verify: all 1 regions intact'
+	report touch
+}
+
+scenario_dup_cow() {
+	boot_guest dup-cow "work=dup,cow,verify dup=64 cow=16 seed=7"
+	expect_pass
+	expect_faults_equal_pages dup
+	expect_line '^cow: verified 16 changed and 48 untouched pages'
+	expect_line '^verify: all 2 regions intact'
+	report dup-cow
+}
+
+# Two guests with the same seed must hold identical dup pages, wherever
+# their heaps put them: here the second one runs touch first, so its dup
+# region sits at another address and on other frames.
+scenario_dup_same_seed() {
+	local first second other
+	first=$(grep -Eo 'dup: digest=0x[0-9a-f]+' "$LOGDIR/dup-cow.log")
+	boot_guest dup-same-seed "work=touch,dup touch=1M dup=64 seed=7"
+	expect_pass
+	second=$(grep -Eo 'dup: digest=0x[0-9a-f]+' "$LOG")
+	[ -n "$first" ] && [ "$first" = "$second" ] ||
+		problem "digest '$second' differs from dup-cow's '$first'"
+	boot_guest dup-other-seed "work=dup dup=64 seed=8"
+	other=$(grep -Eo 'dup: digest=0x[0-9a-f]+' "$LOG")
+	[ -n "$other" ] && [ "$other" != "$first" ] ||
+		problem "seed 8 gave digest '$other', same as seed 7"
+	report dup-same-seed
+}
+
+scenario_hotcold() {
+	boot_guest hotcold "work=hotcold,verify hot=64K cold=4M rounds=8"
+	expect_pass
+	expect_line '^hotcold: verified [0-9]+ bytes; pages=1040 faults=1040$'
+	expect_faults_equal_pages hotcold
+	report hotcold
+}
+
+scenario_pt() {
+	boot_guest pt "work=pt pt=64"
+	expect_pass
+	expect_line '^pt: every remapped page verified'
+	report pt
+}
+
+scenario_idle() {
+	boot_guest idle "work=idle idle=1M halts=50"
+	expect_pass
+	expect_line '^idle: .*PAUSE loop'
+	expect_faults_equal_pages idle
+	report idle
+}
+
+scenario_all() {
+	boot_guest all "work=touch,dup,cow,hotcold,pt,idle,verify touch=8M seed=3"
+	expect_pass
+	expect_faults_equal_pages touch dup hotcold idle
+	expect_line '^verify: all 6 regions intact'
+	expect_line '^summary: demand_faults=[0-9]+ spurious_faults=0 '
+	report all
+}
+
+# QEMU TCG sets CPUID.1:ECX[31] itself; the guest must see it is not
+# memvisor and skip, not VMMCALL (which would be #UD here).
+scenario_no_memvisor() {
+	boot_guest no-memvisor "work=balloon hostile=hcall-badgfn"
+	expect_pass
+	expect_line '^hv: not memvisor .*TCGTCGTCGTCG'
+	expect_line '^balloon: SKIP needs memvisor'
+	expect_line '^hcall-badgfn: SKIP needs memvisor'
+	report no-memvisor
+}
+
+# The negative test: one flipped byte must be caught, and reported at the
+# address where it was flipped.
+scenario_corrupt() {
+	local addr
+	boot_guest corrupt "work=touch,verify touch=1M seed=7 corrupt=1"
+	expect_status $QEMU_VERIFY_FAILED
+	addr=$(sed -nE 's/^corrupt: flipped byte at (0x[0-9a-f]+) .*/\1/p' "$LOG")
+	if [ -z "$addr" ]; then
+		problem "no 'corrupt: flipped byte at' line"
+	else
+		expect_line "^verify touch: MISMATCH at $addr: "
+		expect_last_line "^GUEST RESULT: FAIL touch: 1 wrong byte\\(s\\) .*first at $addr "
+	fi
+	report corrupt
+}
+
+scenario_bad_cmdline() {
+	boot_guest bad-cmdline "work=touch bogus=1"
+	expect_status $QEMU_BAD_CMDLINE
+	expect_last_line "^GUEST RESULT: FAIL bad command line: unknown key 'bogus'$"
+	report bad-cmdline
+}
+
+# An unexpected exception is reported with vector and registers.
+scenario_exception() {
+	boot_guest exception "hostile=vmxon"
+	expect_status $QEMU_EXCEPTION
+	expect_line '^exception: #UD invalid opcode \(vector 6\)'
+	expect_line '^  rip=[0-9a-f]{16} cs=0008'
+	expect_last_line '^GUEST RESULT: FAIL exception #UD'
+	report exception
+}
+
+# A fault outside the heap is reported with CR2, the decoded error code
+# and the four-level walk.
+scenario_page_fault_report() {
+	boot_guest page-fault-report "hostile=wild"
+	expect_status $QEMU_EXCEPTION
+	expect_line '^#PF: page fault at CR2=0xdeadb000'
+	expect_line '^  error 0x2: P=0 W=1 U=0 I=0'
+	expect_line '^    PML4E\[  0\] = '
+	expect_line '^    PDPTE\[  3\] = 0x0000000000000000  not present'
+	expect_last_line '^GUEST RESULT: FAIL page fault at 0xdeadb000 \(not present\)'
+	report page-fault-report
+}
+
+# An empty IDT plus an exception must triple-fault (QEMU shuts down under
+# -no-reboot), not hang and not print a result.
+scenario_triple_fault() {
+	boot_guest triple-fault "hostile=triple"
+	expect_status $QEMU_TRIPLE_FAULT
+	expect_line '^hostile: loading an empty IDT'
+	expect_no_line '^GUEST RESULT'
+	report triple-fault
+}
+
+main() {
+	mkdir -p "$LOGDIR"
+	if [ ! -f "$GUEST_ELF" ]; then
+		echo "FAIL: guest-native:build"
+		echo "    $GUEST_ELF is missing (build it with make $GUEST_ELF)"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	scenario_touch
+	scenario_dup_cow
+	scenario_dup_same_seed
+	scenario_hotcold
+	scenario_pt
+	scenario_idle
+	scenario_all
+	scenario_no_memvisor
+	scenario_corrupt
+	scenario_bad_cmdline
+	scenario_exception
+	scenario_page_fault_report
+	scenario_triple_fault
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}
+
+main "$@"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# test-all.sh - everything `make test` runs, in order, with one final
+# "N passed, N failed" line over all of it:
+#   1. host unit tests (build/tests/*)
+#   2. the guest kernel natively under QEMU (no hypervisor)
+#   3. boot scenarios on QEMU/OVMF (SVM) and Bochs/GRUB (VMX)
+#   4. a scripted GDB session against QEMU
+# Every check prints one PASS:/FAIL: line; a section that dies without
+# saying why counts as a failure of its own.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+cd "$top"
+all=$(mktemp)
+trap 'rm -f "$all"' EXIT
+
+section() {
+	local title=$1
+	shift
+	echo "== $title"
+	local out rc
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL:' "$out"; then
+		echo "FAIL: $title: exited with status $rc without a FAIL line" | tee -a "$out"
+	fi
+	grep -E '^(PASS|FAIL):' "$out" >> "$all"
+	rm -f "$out"
+}
+
+section "host unit tests" scripts/run-unit.sh "$build"/tests/*
+section "guest natively under QEMU" scripts/guest-native-test.sh
+section "boot scenarios" scripts/boot-test.sh -j 2 tests/boot/*.scn
+section "GDB session" scripts/gdb-test.sh
+
+pass=$(grep -c '^PASS:' "$all")
+fail=$(grep -c '^FAIL:' "$all")
+echo "=="
+grep '^FAIL:' "$all" | sed 's/^/  /'
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

@@ -1,0 +1,116 @@
+/*
+ * test_guest_cmdline.c - the guest command-line parser (guest/cmdline.c).
+ */
+#include "cmdline.h"
+#include "unit.h"
+
+#define MIB (1024ull * 1024)
+
+TEST(cmdline_defaults)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("", &c), 0);
+	CHECK_EQ(c.nwork, 2);
+	CHECK_EQ(c.work[0], WORK_TOUCH);
+	CHECK_EQ(c.work[1], WORK_VERIFY);
+	CHECK_EQ(c.seed, 1);
+	CHECK_EQ(c.touch_bytes, 4 * MIB);
+	CHECK_EQ(c.cow_pages, c.dup_pages / 2);
+	CHECK_EQ(c.hostile, HOSTILE_NONE);
+}
+
+TEST(cmdline_skips_the_image_path)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("build/guest.elf work=pt seed=9", &c), 0);
+	CHECK_EQ(c.nwork, 1);
+	CHECK_EQ(c.work[0], WORK_PT);
+	CHECK_EQ(c.seed, 9);
+}
+
+TEST(cmdline_full_example)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("  work=touch,dup,cow,verify touch=16M dup=64 "
+			       "cow=8 seed=0x2a corrupt=1\t",
+			       &c),
+		 0);
+	CHECK_EQ(c.nwork, 4);
+	CHECK_EQ(c.work[2], WORK_COW);
+	CHECK_EQ(c.touch_bytes, 16 * MIB);
+	CHECK_EQ(c.dup_pages, 64);
+	CHECK_EQ(c.cow_pages, 8);
+	CHECK_EQ(c.seed, 42);
+	CHECK_EQ(c.corrupt, 1);
+}
+
+TEST(cmdline_sizes)
+{
+	uint64_t v;
+	CHECK_EQ(cmdline_parse_number("4K", 2, 1, &v), 0);
+	CHECK_EQ(v, 4096);
+	CHECK_EQ(cmdline_parse_number("3m", 2, 1, &v), 0);
+	CHECK_EQ(v, 3 * MIB);
+	CHECK_EQ(cmdline_parse_number("1G", 2, 1, &v), 0);
+	CHECK_EQ(v, 1024 * MIB);
+	CHECK_EQ(cmdline_parse_number("0x1000", 6, 1, &v), 0);
+	CHECK_EQ(v, 4096);
+	CHECK_EQ(cmdline_parse_number("4K", 2, 0, &v), -1);
+	CHECK_EQ(cmdline_parse_number("K", 1, 1, &v), -1);
+	CHECK_EQ(cmdline_parse_number("12x", 3, 1, &v), -1);
+	CHECK_EQ(cmdline_parse_number("99999999999999999999", 20, 0, &v), -1);
+	CHECK_EQ(cmdline_parse_number("17179869184G", 12, 1, &v), -1);
+}
+
+TEST(cmdline_errors_name_the_word)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("work=touch bogus=1", &c), -1);
+	CHECK_STR(c.error, "unknown key 'bogus'");
+	CHECK_EQ(cmdline_parse("work=touch,frob", &c), -1);
+	CHECK_STR(c.error, "unknown workload 'frob' in work=");
+	CHECK_EQ(cmdline_parse("work=touch,touch", &c), -1);
+	CHECK_STR(c.error, "workload 'touch' listed twice");
+	CHECK_EQ(cmdline_parse("seed=1 seed=2", &c), -1);
+	CHECK_STR(c.error, "key 'seed' given twice");
+	CHECK_EQ(cmdline_parse("touch=4M verbose", &c), -1);
+	CHECK_STR(c.error, "word 'verbose' is not key=value");
+	CHECK_EQ(cmdline_parse("touch=", &c), -1);
+	CHECK_STR(c.error, "no value in 'touch='");
+	CHECK_EQ(cmdline_parse("hostile=explode", &c), -1);
+	CHECK_STR(c.error, "unknown hostile action 'explode'");
+}
+
+TEST(cmdline_value_checks)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("touch=1000", &c), -1);
+	CHECK_STR(c.error, "touch=1000 is not a multiple of 4K");
+	CHECK_EQ(cmdline_parse("touch=lots", &c), -1);
+	CHECK_STR(c.error, "bad number 'lots' for touch=");
+	CHECK_EQ(cmdline_parse("dup=0", &c), -1);
+	CHECK_STR(c.error, "dup=0 out of range [1, 1048576]");
+	CHECK_EQ(cmdline_parse("corrupt=2", &c), -1);
+	CHECK_EQ(cmdline_parse("touch=32G", &c), -1);
+}
+
+TEST(cmdline_cross_key_rules)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("work=cow,dup", &c), -1);
+	CHECK_STR(c.error, "workload 'cow' needs 'dup' before it in work=");
+	CHECK_EQ(cmdline_parse("work=dup,cow dup=4 cow=5", &c), -1);
+	CHECK_STR(c.error, "cow=5 exceeds dup=4");
+	CHECK_EQ(cmdline_parse("work=dup,cow dup=1", &c), 0);
+	CHECK_EQ(c.cow_pages, 1);
+}
+
+TEST(cmdline_hostile_alone_runs_no_workload)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("hostile=hcall-badgfn", &c), 0);
+	CHECK_EQ(c.nwork, 0);
+	CHECK_EQ(c.hostile, HOSTILE_HCALL_BADGFN);
+	CHECK_STR(cmdline_hostile_name(c.hostile), "hcall-badgfn");
+	CHECK_STR(cmdline_work_name(WORK_HOTCOLD), "hotcold");
+}
