@@ -66,7 +66,7 @@ int memmap_normalize(struct boot_mem_range *map, int n, int cap)
 	static struct boot_mem_range out[BOOT_MMAP_MAX];
 	int np = 0, nout = 0;
 
-	if (n < 0 || n > BOOT_MMAP_MAX || cap > BOOT_MMAP_MAX)
+	if (n < 0 || n > BOOT_MMAP_MAX || cap < 0 || cap > BOOT_MMAP_MAX)
 		return -1;
 
 	for (int i = 0; i < n; i++) {

@@ -20,7 +20,7 @@ bool token_is(const char *s, size_t len, const char *word)
 {
 	size_t i = 0;
 	for (; i < len; i++)
-		if (word[i] != s[i])
+		if (!word[i] || word[i] != s[i])
 			return false;
 	return word[i] == 0;
 }

@@ -88,12 +88,23 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 			     cfg->vm_count, (int)n, val, CONFIG_NAME_MAX - 1);
 		return -1;
 	}
+	bool have_mem = false, have_args = false;
+
 	for (size_t i = n; i < len;) {
 		const char *it = val + i + 1;	/* skip the comma */
 		size_t m = item_len(it, len - i - 1);
 		i += m + 1;
 
-		if (m > 4 && token_is(it, 4, "mem=")) {
+		bool is_mem = m > 4 && token_is(it, 4, "mem=");
+		bool is_args = m >= 5 && token_is(it, 5, "args=");
+		if ((is_mem && have_mem) || (is_args && have_args)) {
+			fmt_snprintf(err, errlen, "vm%d: '%s' given twice",
+				     cfg->vm_count, is_mem ? "mem" : "args");
+			return -1;
+		}
+		have_mem |= is_mem;
+		have_args |= is_args;
+		if (is_mem) {
 			if (parse_size(it + 4, m - 4, &vm->mem) < 0 ||
 			    vm->mem == 0) {
 				fmt_snprintf(err, errlen,
@@ -102,7 +113,7 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 					     cfg->vm_count, (int)(m - 4), it + 4);
 				return -1;
 			}
-		} else if (m >= 5 && token_is(it, 5, "args=")) {
+		} else if (is_args) {
 			const char *a = it + 5;
 			size_t alen = m - 5;
 			if (alen >= 2 && a[0] == '"' && a[alen - 1] == '"') {

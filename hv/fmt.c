@@ -131,7 +131,10 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			sp.width = va_arg(ap, int);
 			if (sp.width < 0) {
 				sp.left = true;
-				sp.width = -sp.width;
+				/* -INT_MIN overflows; no width is that large */
+				sp.width = sp.width == -__INT_MAX__ - 1
+						   ? __INT_MAX__
+						   : -sp.width;
 			}
 			fmt++;
 		} else {

@@ -545,3 +545,23 @@ TEST(config_duplicate_selftest_is_error)
 	CHECK_EQ(parse("selftest=ud selftest=panic"), -1);
 	CHECK(strstr(err, "selftest") != NULL);
 }
+
+/* A vm= option given twice is an error naming it, not "last one wins". */
+TEST(config_vm_option_twice_is_error)
+{
+	struct hv_config cfg;
+	char err[160];
+
+	CHECK_EQ(config_parse(&cfg, "vm=g.elf,mem=16M,mem=32M", err, sizeof(err)), -1);
+	CHECK_STR(err, "vm0: 'mem' given twice");
+	CHECK_EQ(config_parse(&cfg, "vm=g.elf,args=\"a\",args=\"b\"", err, sizeof(err)), -1);
+	CHECK_STR(err, "vm0: 'args' given twice");
+}
+
+/* token_is never reads past the end of word, even if s holds a NUL. */
+TEST(token_is_stops_at_word_end)
+{
+	const char s[] = { 'v', 'm', 0, 'x' };
+	CHECK(!token_is(s, 4, "vm"));
+	CHECK(token_is(s, 2, "vm"));
+}
