@@ -33,11 +33,14 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin \
 	-fno-asynchronous-unwind-tables -fno-common -MMD -MP
 HV_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack \
 	--no-warn-rwx-segments -T linker.ld
-NASMFLAGS := -f elf64 -g -F dwarf -w+all -w-reloc-rel-dword
+NASMFLAGS := -f elf64 -g -F dwarf -w+all
 
-HV_C_SRCS := $(wildcard hv/*.c mm/*.c arch/x86/*.c) \
-	boot/memmap.c boot/multiboot/mb2_info.c
-HV_ASM_SRCS := $(wildcard arch/x86/*.asm) boot/multiboot/mb2_entry.asm
+# The virtualization backends built in (a missing one is reported at boot).
+BACKENDS ?= vmx svm
+HV_C_SRCS := $(wildcard hv/*.c mm/*.c arch/x86/*.c \
+	$(BACKENDS:%=arch/x86/%/*.c)) boot/memmap.c boot/multiboot/mb2_info.c
+HV_ASM_SRCS := $(wildcard arch/x86/*.asm $(BACKENDS:%=arch/x86/%/*.asm)) \
+	boot/multiboot/mb2_entry.asm
 HV_OBJS := $(HV_C_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASM_SRCS:%.asm=$(BUILD)/hv/%.o)
 
 # GNU-EFI (Debian's gnu-efi package layout).

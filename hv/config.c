@@ -88,7 +88,7 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 			     cfg->vm_count, (int)n, val, CONFIG_NAME_MAX - 1);
 		return -1;
 	}
-	bool have_mem = false, have_args = false;
+	bool have_mem = false, have_args = false, have_expect = false;
 
 	for (size_t i = n; i < len;) {
 		const char *it = val + i + 1;	/* skip the comma */
@@ -97,13 +97,17 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 
 		bool is_mem = m > 4 && token_is(it, 4, "mem=");
 		bool is_args = m >= 5 && token_is(it, 5, "args=");
-		if ((is_mem && have_mem) || (is_args && have_args)) {
+		bool is_expect = m > 7 && token_is(it, 7, "expect=");
+		if ((is_mem && have_mem) || (is_args && have_args) ||
+		    (is_expect && have_expect)) {
 			fmt_snprintf(err, errlen, "vm%d: '%s' given twice",
-				     cfg->vm_count, is_mem ? "mem" : "args");
+				     cfg->vm_count,
+				     is_mem ? "mem" : is_args ? "args" : "expect");
 			return -1;
 		}
 		have_mem |= is_mem;
 		have_args |= is_args;
+		have_expect |= is_expect;
 		if (is_mem) {
 			if (parse_size(it + 4, m - 4, &vm->mem) < 0 ||
 			    vm->mem == 0) {
@@ -126,10 +130,25 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 					     cfg->vm_count, CONFIG_ARGS_MAX - 1);
 				return -1;
 			}
+		} else if (is_expect) {
+			u64 status;
+			if (token_is(it + 7, m - 7, "stopped")) {
+				vm->expect = EXPECT_STOPPED;
+			} else if (parse_u64(it + 7, m - 7, &status) == 0 &&
+				   status <= 255) {
+				vm->expect = EXPECT_STATUS;
+				vm->expect_status = (int)status;
+			} else {
+				fmt_snprintf(err, errlen,
+					     "vm%d: bad expect '%.*s' (want an "
+					     "exit status 0-255 or 'stopped')",
+					     cfg->vm_count, (int)(m - 7), it + 7);
+				return -1;
+			}
 		} else {
 			fmt_snprintf(err, errlen,
 				     "vm%d: unknown option '%.*s' (known: "
-				     "mem=SIZE, args=\"...\")",
+				     "mem=SIZE, args=\"...\", expect=N|stopped)",
 				     cfg->vm_count, (int)m, it);
 			return -1;
 		}

@@ -2,7 +2,10 @@
  * config.h - what the hypervisor command line (hv.cfg, or GRUB's multiboot2
  * command line) means.  Pure logic, host-tested by tests/test_cmdline.c.
  *
- *   vm=MODULE[,mem=SIZE][,args="GUEST COMMAND LINE"]   declare a VM (up to 8)
+ *   vm=MODULE[,mem=SIZE][,args="GUEST COMMAND LINE"][,expect=WHAT]
+ *                   declare a VM (up to 8); expect=N (exit status N, default
+ *                   0) or expect=stopped (the hypervisor stops it) says
+ *                   how it must end for HV RESULT: PASS
  *   selftest=NAME   deliberately break something at boot, to prove the
  *                   hypervisor catches it (see config.c for the names)
  *
@@ -29,10 +32,18 @@ enum selftest {
 	SELFTEST_PANIC,		/* panic(): message and backtrace */
 };
 
+/* How a VM is expected to end (a test scenario's verdict depends on it). */
+enum vm_expect {
+	EXPECT_STATUS,	/* the exit port with expect_status (default 0) */
+	EXPECT_STOPPED,	/* stopped by the hypervisor (a hostile guest) */
+};
+
 struct vm_decl {
 	char module[CONFIG_NAME_MAX];
 	u64 mem;
 	char args[CONFIG_ARGS_MAX];
+	enum vm_expect expect;
+	int expect_status;
 };
 
 struct hv_config {

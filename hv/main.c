@@ -15,6 +15,7 @@
 #include "console.h"
 #include "finish.h"
 #include "fmt.h"
+#include "run.h"
 #include "string.h"
 #include "../boot/boot_info.h"
 #include "../boot/memmap.h"
@@ -73,14 +74,6 @@ static void init_frames(void)
 			(unsigned long long)(HV_MIN_FREE / KiB));
 }
 
-static const struct boot_module *find_module(const char *name)
-{
-	for (u32 i = 0; i < boot.module_count; i++)
-		if (!strcmp(boot.modules[i].name, name))
-			return &boot.modules[i];
-	return NULL;
-}
-
 static void check_modules(void)
 {
 	char names[256];
@@ -98,7 +91,7 @@ static void check_modules(void)
 	if (!boot.module_count)
 		fmt_snprintf(names, sizeof(names), "none");
 	for (int i = 0; i < config.vm_count; i++)
-		if (!find_module(config.vms[i].module))
+		if (!boot_find_module(&boot, config.vms[i].module))
 			hv_fail("vm%d: module '%s' not found (modules: %s)", i,
 				config.vms[i].module, names);
 }
@@ -194,9 +187,11 @@ void __noreturn hv_main(const struct boot_info *loader_bi)
 	check_modules();
 	run_selftest(config.selftest);
 
-	if (config.vm_count)
-		hv_fail("%d VM(s) declared, but no virtualization backend is "
-			"built yet", config.vm_count);
-	hv_log("no VMs declared; nothing to run");
+	if (!config.vm_count) {
+		hv_log("no VMs declared; nothing to run");
+		hv_pass();
+	}
+	if (!run_vms(&config, &boot))
+		hv_fail("a VM did not end as expected (see above)");
 	hv_pass();
 }

@@ -383,10 +383,10 @@ TEST(config_vm_unknown_option)
 {
 	CHECK_EQ(parse("vm=a,cpus=2"), -1);
 	CHECK_STR(err, "vm0: unknown option 'cpus=2' (known: mem=SIZE, "
-		       "args=\"...\")");
+		       "args=\"...\", expect=N|stopped)");
 	CHECK_EQ(parse("vm=a vm=b,memory=1M"), -1);
 	CHECK_STR(err, "vm1: unknown option 'memory=1M' (known: mem=SIZE, "
-		       "args=\"...\")");
+		       "args=\"...\", expect=N|stopped)");
 	CHECK_EQ(parse("vm=a,Mem=1M"), -1);	/* case matters */
 	CHECK(strstr(err, "unknown option 'Mem=1M'") != NULL);
 	CHECK_EQ(parse("vm=a,"), -1);	/* trailing comma: empty option */
@@ -564,4 +564,26 @@ TEST(token_is_stops_at_word_end)
 	const char s[] = { 'v', 'm', 0, 'x' };
 	CHECK(!token_is(s, 4, "vm"));
 	CHECK(token_is(s, 2, "vm"));
+}
+
+/* expect= takes an exit status 0-255 or "stopped", once per VM. */
+TEST(config_vm_expect)
+{
+	struct hv_config cfg;
+	char err[160];
+
+	CHECK_EQ(config_parse(&cfg, "vm=a vm=b,expect=3 vm=c,expect=stopped",
+			      err, sizeof(err)), 0);
+	CHECK_EQ(cfg.vms[0].expect, EXPECT_STATUS);
+	CHECK_EQ(cfg.vms[0].expect_status, 0);
+	CHECK_EQ(cfg.vms[1].expect, EXPECT_STATUS);
+	CHECK_EQ(cfg.vms[1].expect_status, 3);
+	CHECK_EQ(cfg.vms[2].expect, EXPECT_STOPPED);
+	CHECK_EQ(config_parse(&cfg, "vm=a,expect=256", err, sizeof(err)), -1);
+	CHECK_STR(err, "vm0: bad expect '256' (want an exit status 0-255 or "
+		       "'stopped')");
+	CHECK_EQ(config_parse(&cfg, "vm=a,expect=stop", err, sizeof(err)), -1);
+	CHECK_EQ(config_parse(&cfg, "vm=a,expect=1,expect=2", err, sizeof(err)),
+		 -1);
+	CHECK_STR(err, "vm0: 'expect' given twice");
 }

@@ -1,0 +1,28 @@
+/*
+ * hypercall.h - the guest ABI's hypercalls (docs/guest-abi.md): RAX = call
+ * number, RBX/RCX/RDX/RSI = arguments, RAX = result (>= 0, or -errno).
+ */
+#ifndef HV_HYPERCALL_H
+#define HV_HYPERCALL_H
+
+#include "vm.h"
+
+#define HYPERCALL_ABI_VERSION 1
+
+enum hypercall {
+	HC_VERSION = 0,
+	HC_BALLOON_INFLATE = 1,
+	HC_BALLOON_DEFLATE = 2,
+	HC_BALLOON_TARGET = 3,
+	HC_YIELD = 4,
+	HC_MEMSTAT = 5,
+};
+
+#define HC_ENOSYS 38
+#define HC_EINVAL 22
+#define HC_EFAULT 14
+
+/* Handles the call in vcpu->regs and leaves the result in RAX. */
+void hypercall_handle(struct vm *vm);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * run.c - from declared VMs to the verdict.
+ *
+ *   1. pick the backend for this CPU (VMX+EPT or SVM+NPT) and enable it;
+ *   2. create each VM: p2m and SLAT root (vmmem.c), the guest image and
+ *      multiboot info (guest_load.c), the vCPU's control structure;
+ *   3. run the VMs round-robin, one exit at a time, until all have ended;
+ *   4. for each VM: check its SLAT against its p2m, print its exit and
+ *      memory tables, return every frame, and compare how it ended with
+ *      how its declaration expected it to end.
+ *
+ * A VM that misbehaves is stopped alone (exit.c); the others go on.
+ */
+#include "run.h"
+#include "console.h"
+#include "exit.h"
+#include "finish.h"
+#include "fmt.h"
+#include "guest_load.h"
+#include "hvmem.h"
+#include "string.h"
+#include "vmmem.h"
+#include "../arch/x86/cpufeat.h"
+
+/* A backend that is not linked in is simply absent. */
+#pragma weak vmx_backend
+#pragma weak svm_backend
+
+#define VM_MIN_MEM (2 * MiB)	/* low memory + a 1 MiB-based image */
+#define VM_MAX_MEM (4 * GiB)	/* multiboot v1 fields are 32-bit */
+
+static struct vm vms[VM_MAX];
+static int vm_count;
+
+const struct backend_ops *backend_select(char *err, size_t errlen)
+{
+	if (cpu.vmx) {
+		if (!&vmx_backend)
+			fmt_snprintf(err, errlen, "this CPU has VMX, but the VMX "
+				     "backend is not built in");
+		else if (!cpu.ept || !cpu.unrestricted)
+			fmt_snprintf(err, errlen, "VMX without %s: memvisor "
+				     "needs EPT and unrestricted guest",
+				     !cpu.ept ? "EPT" : "unrestricted guest");
+		else
+			return &vmx_backend;
+		return NULL;
+	}
+	if (cpu.svm) {
+		if (!&svm_backend)
+			fmt_snprintf(err, errlen, "this CPU has SVM, but the SVM "
+				     "backend is not built in");
+		else if (!cpu.npt)
+			fmt_snprintf(err, errlen, "SVM without nested paging: "
+				     "memvisor needs NPT");
+		else
+			return &svm_backend;
+		return NULL;
+	}
+	fmt_snprintf(err, errlen, "this CPU has neither VMX nor SVM");
+	return NULL;
+}
+
+const struct boot_module *boot_find_module(const struct boot_info *boot,
+					  const char *name)
+{
+	for (u32 i = 0; i < boot->module_count; i++)
+		if (!strcmp(boot->modules[i].name, name))
+			return &boot->modules[i];
+	return NULL;
+}
+
+static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
+		     const struct boot_info *boot, char *err, size_t errlen)
+{
+	const struct boot_module *m = boot_find_module(boot, d->module);
+
+	memset(vm, 0, sizeof(*vm));
+	vm->id = id;
+	fmt_snprintf(vm->name, sizeof(vm->name), "vm%d", id);
+	vm->mem_bytes = d->mem;
+	vm->npages = d->mem / PAGE_SIZE;
+	vm->vcpu.vm = vm;
+	vm->state = VM_LOADING;
+
+	if (d->mem % PAGE_SIZE || d->mem < VM_MIN_MEM || d->mem > VM_MAX_MEM) {
+		fmt_snprintf(err, errlen, "%s: RAM size %llu KiB: want a "
+			     "multiple of 4 KiB from %llu MiB to %llu GiB",
+			     vm->name, (unsigned long long)(d->mem / KiB),
+			     VM_MIN_MEM / MiB, VM_MAX_MEM / GiB);
+		return -1;
+	}
+	if (!m) {
+		fmt_snprintf(err, errlen, "%s: module '%s' not found", vm->name,
+			     d->module);
+		return -1;
+	}
+	if (vmmem_init(vm, backend->slat, err, errlen) < 0)
+		return -1;
+	if (guest_load(vm, hv_ptr(m->base), m->size, m->name, d->args, err,
+		       errlen) < 0)
+		return -1;
+	if (backend->vcpu_create(&vm->vcpu, err, errlen) < 0)
+		return -1;
+	vm->state = VM_RUNNING;
+	hv_log("%s: %s, %llu MiB RAM, entry 0x%llx, %llu pages loaded, "
+	       "args '%s'", vm->name, m->name,
+	       (unsigned long long)(vm->mem_bytes / MiB),
+	       (unsigned long long)vm->vcpu.boot.entry,
+	       (unsigned long long)vm->stats.pages_loaded, d->args);
+	return 0;
+}
+
+static void print_exits(const struct vm *vm)
+{
+	u64 total = 0;
+
+	for (int r = 0; r < EXIT_REASON_COUNT; r++)
+		total += vm->stats.exits[r];
+	kprintf("[hv] %s exits: %llu total", vm->name,
+		(unsigned long long)total);
+	for (int r = 1; r < EXIT_REASON_COUNT; r++)
+		if (vm->stats.exits[r])
+			kprintf(", %s %llu", exit_reason_name(r),
+				(unsigned long long)vm->stats.exits[r]);
+	kprintf("\n");
+}
+
+/* Reports one VM and frees it; true if it ended as expected. */
+static bool vm_finish(struct vm *vm, const struct vm_decl *d)
+{
+	const struct p2m *p = &vm->p2m;
+	bool ok;
+
+	if (vm->line_len) {	/* a last line without its newline */
+		kprintf("[%s] %.*s\n", vm->name, (int)vm->line_len, vm->line);
+		vm->line_len = 0;
+	}
+	print_exits(vm);
+	hv_log("%s memory: %llu MiB RAM; %llu pages resident (loaded %llu, "
+	       "demand-zero %llu, by the hypervisor %llu), %llu ballooned",
+	       vm->name, (unsigned long long)(vm->mem_bytes / MiB),
+	       (unsigned long long)p->count[P2M_PRIVATE],
+	       (unsigned long long)vm->stats.pages_loaded,
+	       (unsigned long long)vm->stats.slat_populations,
+	       (unsigned long long)vm->stats.hv_populations,
+	       (unsigned long long)p->count[P2M_BALLOONED]);
+	/* Every violation should map exactly the page touched: a count that
+	 * differs means violations repeated or were refused (a stop). */
+	hv_log("%s %s: slat-violations %llu, pages mapped on first touch "
+	       "%llu; now %llu leaves in %llu table pages",
+	       vm->name, vm->slat.fmt->name,
+	       (unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
+	       (unsigned long long)vm->stats.slat_maps,
+	       (unsigned long long)vm->slat.leaves,
+	       (unsigned long long)vm->slat.tables);
+
+	u64 diffs = vmmem_check_slat(vm);
+	hv_log("%s self-check: %s walk %s the p2m (%llu leaves, %llu "
+	       "differences)", vm->name, vm->slat.fmt->name,
+	       diffs ? "DIFFERS FROM" : "matches",
+	       (unsigned long long)vm->slat.leaves, (unsigned long long)diffs);
+
+	if (d->expect == EXPECT_STOPPED)
+		ok = vm->state == VM_STOPPED;
+	else
+		ok = vm->state == VM_DONE && vm->exit_status == d->expect_status;
+	if (vm->state == VM_DONE)
+		hv_log("%s: ended with status %d; expected %s%d: %s", vm->name,
+		       vm->exit_status,
+		       d->expect == EXPECT_STOPPED ? "a stop, not status " : "",
+		       d->expect == EXPECT_STOPPED ? vm->exit_status
+						   : d->expect_status,
+		       ok ? "ok" : "WRONG");
+	else
+		hv_log("%s: stopped by the hypervisor (%s); expected %s: %s",
+		       vm->name, vm->stop_reason,
+		       d->expect == EXPECT_STOPPED ? "a stop" : "an exit",
+		       ok ? "ok" : "WRONG");
+	if (diffs)
+		ok = false;
+
+	backend->vcpu_destroy(&vm->vcpu);
+	vmmem_destroy(vm);
+	return ok;
+}
+
+static void run_loop(void)
+{
+	int running;
+
+	do {
+		running = 0;
+		for (int i = 0; i < vm_count; i++) {
+			struct vm *vm = &vms[i];
+			struct vm_exit e;
+
+			if (vm->state != VM_RUNNING)
+				continue;
+			backend->vcpu_run(&vm->vcpu, &e);
+			exit_handle(vm, &e);
+			running += vm->state == VM_RUNNING;
+		}
+	} while (running);
+}
+
+bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
+{
+	char err[200];
+	bool pass = true;
+
+	backend = backend_select(err, sizeof(err));
+	if (!backend)
+		hv_fail("no virtualization backend: %s", err);
+	if (backend->enable(err, sizeof(err)) < 0)
+		hv_fail("%s: %s", backend->name, err);
+	hv_log("backend: %s", backend->name);
+
+	u64 free_before = frames.st.free;
+	for (int i = 0; i < cfg->vm_count; i++) {
+		if (vm_create(&vms[i], i, &cfg->vms[i], boot, err,
+			      sizeof(err)) < 0)
+			hv_fail("%s", err);
+		vm_count++;
+	}
+
+	run_loop();
+
+	for (int i = 0; i < vm_count; i++)
+		pass &= vm_finish(&vms[i], &cfg->vms[i]);
+	hv_log("frames: %llu free after teardown, %llu before the VMs%s",
+	       (unsigned long long)frames.st.free,
+	       (unsigned long long)free_before,
+	       frames.st.free == free_before ? "" : ": A LEAK");
+	return pass && frames.st.free == free_before;
+}

@@ -1,0 +1,79 @@
+/*
+ * vm.h - virtual machines and their vCPUs, as the core sees them.
+ */
+#ifndef HV_VM_H
+#define HV_VM_H
+
+#include "backend.h"
+#include "../mm/p2m.h"
+#include "../mm/slat.h"
+
+#define VM_MAX 8
+#define VM_NAME_MAX 8
+#define VM_CONSOLE_LINE 256
+
+/* Guest general registers, in the order the backends' entry stubs save
+ * them (arch/x86/vmx and arch/x86/svm rely on these offsets). */
+struct guest_regs {
+	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	u64 rip, rsp, rflags;
+};
+
+/*
+ * The state a vCPU starts in, per the guest ABI (Multiboot v1): 32-bit
+ * protected mode, paging off, flat 4 GiB code and data segments, interrupts
+ * off; regs.rip = entry, EAX = 0x2BADB002, EBX = GPA of the multiboot info.
+ * Backends build the segment registers and CR0 (PE | ET, plus whatever
+ * their fixed bits force, hidden from the guest through shadows) from this.
+ */
+struct vcpu_boot {
+	u64 entry;
+};
+
+enum vm_state {
+	VM_LOADING,	/* being built: memory writes count as "loaded" */
+	VM_RUNNING,
+	VM_DONE,	/* ended through the exit port */
+	VM_STOPPED,	/* stopped by the hypervisor: fault, bad access, ... */
+};
+
+struct vcpu {
+	struct vm *vm;
+	struct guest_regs regs;
+	u64 cr0, cr3, cr4, efer;	/* guest view, updated at each exit */
+	struct vcpu_boot boot;
+	void *hw;			/* the backend's per-vCPU state */
+};
+
+struct vm_stats {
+	u64 exits[EXIT_REASON_COUNT];
+	u64 slat_populations;	/* pages populated by SLAT violations */
+	u64 slat_maps;		/* violations resolved by mapping a page */
+	u64 pages_loaded;	/* pages the loader wrote (image, boot info) */
+	u64 hv_populations;	/* pages populated by hypervisor writes */
+	u64 io_other;		/* I/O to ports nobody emulates */
+	u64 balloon_freed;	/* resident pages given up by inflating */
+	u64 balloon_touched;	/* ballooned pages the guest touched anyway */
+	u64 hypercalls;
+};
+
+struct vm {
+	int id;
+	char name[VM_NAME_MAX];		/* "vm0" */
+	u64 mem_bytes;
+	u64 npages;
+	struct p2m p2m;
+	struct slat slat;
+	struct vcpu vcpu;
+	enum vm_state state;
+	int exit_status;		/* from the exit port */
+	char stop_reason[160];
+	struct vm_stats stats;
+	/* COM1 as the guest sees it: a line buffer and the UART registers. */
+	char line[VM_CONSOLE_LINE];
+	u32 line_len;
+	u8 uart_lcr, uart_ier, uart_mcr, uart_scr;
+};
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * slat.c - four-level second-level page tables, format-neutral.
+ *
+ * EPT and NPT share the shape of x86-64 paging: four levels of 512 entries
+ * indexed by guest-physical address bits 47:39, 38:30, 29:21 and 20:12.
+ * Only the entry bits differ, and those come from struct slat_format.  We
+ * only ever create 4 KiB leaves, so every walk is four steps.
+ *
+ * The tables are a cache of the p2m (mm/p2m.c): slat_drop() may throw any
+ * part away, and the next SLAT violations rebuild it.  Empty tables are
+ * freed by slat_drop() and slat_destroy() only, never behind the caller's
+ * back, because the caller decides when the TLB has been flushed.
+ */
+#include "slat.h"
+
+#define LEVELS 4
+#define ENTRIES 512
+
+static unsigned index_at(u64 gpa, int level)	/* level 4 = top */
+{
+	return (gpa >> (12 + 9 * (level - 1))) & (ENTRIES - 1);
+}
+
+static u64 *table(const struct slat *s, u64 hpa)
+{
+	return s->env.ptr(s->env.ctx, hpa);
+}
+
+int slat_init(struct slat *s, const struct slat_format *fmt,
+	      const struct slat_env *env)
+{
+	*s = (struct slat){ .fmt = fmt, .env = *env };
+	s->root = env->alloc_table(env->ctx);
+	if (!s->root)
+		return -1;
+	s->tables = 1;
+	return 0;
+}
+
+/* The level-1 entry for gpa, creating tables if create; NULL if absent. */
+static u64 *walk(struct slat *s, u64 gpa, bool create)
+{
+	u64 *t = table(s, s->root);
+
+	for (int level = LEVELS; level > 1; level--) {
+		u64 *e = &t[index_at(gpa, level)];
+		if (!s->fmt->present(*e)) {
+			if (!create)
+				return NULL;
+			u64 hpa = s->env.alloc_table(s->env.ctx);
+			if (!hpa)
+				return NULL;
+			s->tables++;
+			*e = s->fmt->make_table(hpa);
+		}
+		t = table(s, s->fmt->address(*e));
+	}
+	return &t[index_at(gpa, 1)];
+}
+
+int slat_map(struct slat *s, u64 gpa, u64 hpa, unsigned perms)
+{
+	u64 *e = walk(s, gpa, true);
+
+	if (!e)
+		return -1;
+	if (!s->fmt->present(*e))
+		s->leaves++;
+	*e = s->fmt->make_leaf(hpa, perms);
+	return 0;
+}
+
+bool slat_unmap(struct slat *s, u64 gpa)
+{
+	u64 *e = walk(s, gpa, false);
+
+	if (!e || !s->fmt->present(*e))
+		return false;
+	*e = 0;
+	s->leaves--;
+	return true;
+}
+
+bool slat_lookup(const struct slat *s, u64 gpa, u64 *entry)
+{
+	u64 *e = walk((struct slat *)s, gpa, false);
+
+	if (!e || !s->fmt->present(*e))
+		return false;
+	*entry = *e;
+	return true;
+}
+
+static void each_leaf(const struct slat *s, u64 hpa, int level, u64 base,
+		      void (*fn)(void *, u64, u64), void *ctx)
+{
+	const u64 *t = table(s, hpa);
+
+	for (unsigned i = 0; i < ENTRIES; i++) {
+		if (!s->fmt->present(t[i]))
+			continue;
+		u64 gpa = base | ((u64)i << (12 + 9 * (level - 1)));
+		if (level == 1)
+			fn(ctx, gpa, t[i]);
+		else
+			each_leaf(s, s->fmt->address(t[i]), level - 1, gpa, fn,
+				  ctx);
+	}
+}
+
+void slat_for_each_leaf(const struct slat *s,
+			void (*fn)(void *ctx, u64 gpa, u64 entry), void *ctx)
+{
+	each_leaf(s, s->root, LEVELS, 0, fn, ctx);
+}
+
+/* Frees the table at hpa (a level-`level` table) and everything below. */
+static void free_tree(struct slat *s, u64 hpa, int level)
+{
+	u64 *t = table(s, hpa);
+
+	for (unsigned i = 0; i < ENTRIES; i++) {
+		if (!s->fmt->present(t[i]))
+			continue;
+		if (level > 1)
+			free_tree(s, s->fmt->address(t[i]), level - 1);
+		else
+			s->leaves--;
+		t[i] = 0;
+	}
+	s->env.free_table(s->env.ctx, hpa);
+	s->tables--;
+}
+
+/* Drops [gpa, end) within the level-`level` table t covering base.. */
+static void drop_range(struct slat *s, u64 *t, int level, u64 base, u64 gpa,
+		       u64 end)
+{
+	u64 span = 1ull << (12 + 9 * (level - 1));
+
+	for (unsigned i = 0; i < ENTRIES; i++) {
+		u64 lo = base + i * span, hi = lo + span;
+		if (hi <= gpa || lo >= end || !s->fmt->present(t[i]))
+			continue;
+		if (level == 1) {
+			t[i] = 0;
+			s->leaves--;
+		} else if (gpa <= lo && hi <= end) {
+			free_tree(s, s->fmt->address(t[i]), level - 1);
+			t[i] = 0;
+		} else {
+			drop_range(s, table(s, s->fmt->address(t[i])),
+				   level - 1, lo, gpa, end);
+		}
+	}
+}
+
+void slat_drop(struct slat *s, u64 gpa, u64 size)
+{
+	drop_range(s, table(s, s->root), LEVELS, 0, gpa, gpa + size);
+}
+
+void slat_destroy(struct slat *s)
+{
+	if (s->root)
+		free_tree(s, s->root, LEVELS);
+	s->root = 0;
+}
