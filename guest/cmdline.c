@@ -69,6 +69,7 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_HCALL_BADGFN] = "hcall-badgfn",
 	[HOSTILE_SPIN] = "spin",
 	[HOSTILE_WILD] = "wild",
+	[HOSTILE_EFER_SVME] = "efer-svme",
 };
 
 const char *cmdline_work_name(enum work_id w)

@@ -38,6 +38,7 @@ enum hostile_id {
 	HOSTILE_HCALL_BADGFN,  /* balloon gfns outside RAM, duplicates, ... */
 	HOSTILE_SPIN,          /* loop forever with interrupts off */
 	HOSTILE_WILD,          /* write through a wild pointer (#PF report) */
+	HOSTILE_EFER_SVME,     /* clear EFER.SVME (bit 12), then exit (AMD) */
 	HOSTILE_COUNT
 };
 

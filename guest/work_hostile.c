@@ -217,6 +217,20 @@ int work_hostile(struct work_ctx *c)
 			WILD_POINTER);
 		*(volatile uint64_t *)(uintptr_t)WILD_POINTER = 1;
 		return not_stopped(c, "wild");
+	case HOSTILE_EFER_SVME: {
+		/* On AMD the guest's EFER must keep SVME set for VMRUN to
+		 * accept the VMCB (APM 15.5.1); clearing it breaks the next
+		 * entry, which the hypervisor must report and contain.  On
+		 * Intel bit 12 is reserved and already 0: nothing happens. */
+		uint64_t efer = rdmsr(MSR_EFER);
+		kprintf("hostile: clearing EFER.SVME (EFER 0x%lx), then CPUID\n",
+			efer);
+		wrmsr(MSR_EFER, efer & ~(UINT64_C(1) << 12));
+		uint32_t a = 0, b, cx = 0, d;
+		__asm__ volatile("cpuid"
+				 : "+a"(a), "=b"(b), "+c"(cx), "=d"(d));
+		return not_stopped(c, "efer-svme");
+	}
 	case HOSTILE_NONE:
 	case HOSTILE_COUNT:
 		break;

@@ -353,6 +353,13 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 	u64 info1 = vmcb64_get(v, VMCB_EXITINFO1);
 	u64 info2 = vmcb64_get(v, VMCB_EXITINFO2);
 
+	/*
+	 * VMEXIT_INVALID is -1 in the 64-bit EXITCODE (APM Appendix C), but
+	 * QEMU's TCG writes it as a 32-bit -1 (0xffffffff).  No valid exit
+	 * code comes near either, so both mean "VMRUN refused the VMCB".
+	 */
+	if ((u32)code == (u32)VMEXIT_INVALID)
+		code = VMEXIT_INVALID;
 	*e = (struct vm_exit){ .reason = EXIT_UNHANDLED, .raw = code };
 	switch (code) {
 	case VMEXIT_CPUID:
