@@ -157,8 +157,48 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 	return 0;
 }
 
+/* A plain number in [min, max] into *dst. */
+static int parse_number(const char *key, u64 *dst, u64 min, u64 max,
+			const char *val, size_t len, char *err, size_t errlen)
+{
+	u64 v;
+
+	if (parse_u64(val, len, &v) < 0 || v < min || v > max) {
+		fmt_snprintf(err, errlen, "%s: '%.*s' is not a number from %llu "
+			     "to %llu", key, (int)len, val,
+			     (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*dst = v;
+	return 0;
+}
+
+static int parse_slice(struct hv_config *cfg, const char *val, size_t len,
+		       char *err, size_t errlen)
+{
+	return parse_number("slice", &cfg->slice_us, 100, 10000000, val, len,
+			    err, errlen);
+}
+
+static int parse_stat_interval(struct hv_config *cfg, const char *val,
+			       size_t len, char *err, size_t errlen)
+{
+	return parse_number("stat_interval", &cfg->stat_interval_ms, 0,
+			    3600000, val, len, err, errlen);
+}
+
+static int parse_watchdog(struct hv_config *cfg, const char *val, size_t len,
+			  char *err, size_t errlen)
+{
+	return parse_number("watchdog", &cfg->watchdog_s, 0, 3600, val, len,
+			    err, errlen);
+}
+
 static const struct config_key keys[] = {
 	{ "vm", true, parse_vm },
+	{ "slice", false, parse_slice },
+	{ "stat_interval", false, parse_stat_interval },
+	{ "watchdog", false, parse_watchdog },
 	{ "selftest", false, parse_selftest },
 };
 
@@ -170,7 +210,10 @@ int config_parse(struct hv_config *cfg, const char *cmdline, char *err,
 	bool seen[ARRAY_SIZE(keys)] = { false };
 	int r;
 
-	*cfg = (struct hv_config){ .selftest = SELFTEST_NONE };
+	*cfg = (struct hv_config){ .selftest = SELFTEST_NONE,
+				   .slice_us = CONFIG_DEFAULT_SLICE_US,
+				   .stat_interval_ms = CONFIG_DEFAULT_STAT_MS,
+				   .watchdog_s = CONFIG_DEFAULT_WATCHDOG_S };
 	while ((r = cmdline_next(&pos, &kv, err, errlen)) > 0) {
 		const struct config_key *key = NULL;
 		for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)

@@ -6,6 +6,11 @@
  *                   declare a VM (up to 8); expect=N (exit status N, default
  *                   0) or expect=stopped (the hypervisor stops it) says
  *                   how it must end for HV RESULT: PASS
+ *   slice=US        a vCPU's time slice in microseconds (default 10000)
+ *   stat_interval=MS  a [stat] JSON line every MS milliseconds (default
+ *                   1000; 0 turns them off)
+ *   watchdog=S      stop a VM that made no exit but timer ticks for S
+ *                   seconds (default 10; 0 turns it off)
  *   selftest=NAME   deliberately break something at boot, to prove the
  *                   hypervisor catches it (see config.c for the names)
  *
@@ -46,8 +51,15 @@ struct vm_decl {
 	int expect_status;
 };
 
+#define CONFIG_DEFAULT_SLICE_US 10000
+#define CONFIG_DEFAULT_STAT_MS 1000
+#define CONFIG_DEFAULT_WATCHDOG_S 10
+
 struct hv_config {
 	enum selftest selftest;
+	u64 slice_us;
+	u64 stat_interval_ms;
+	u64 watchdog_s;
 	int vm_count;
 	struct vm_decl vms[CONFIG_MAX_VMS];
 };

@@ -264,9 +264,10 @@ void exit_handle(struct vm *vm, struct vm_exit *e)
 		handle_io(vm, e);
 		break;
 	case EXIT_HLT:
-		/* One vCPU per VM and no virtual interrupts yet: HLT is a
-		 * yield (guest ABI), so resume after it. */
+		/* No virtual interrupts to wait for: HLT is a yield (guest
+		 * ABI); the guest resumes after it in its next slice. */
 		skip_insn(v, e);
+		vm->yielded = true;
 		break;
 	case EXIT_HYPERCALL:
 		hypercall_handle(vm);

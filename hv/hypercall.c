@@ -166,6 +166,7 @@ void hypercall_handle(struct vm *vm)
 		rc = 0;		/* no reclaim policy yet: keep everything */
 		break;
 	case HC_YIELD:
+		vm->yielded = true;
 		rc = 0;
 		break;
 	case HC_MEMSTAT:

@@ -21,6 +21,7 @@
 #include "string.h"
 #include "vmmem.h"
 #include "../arch/x86/cpufeat.h"
+#include "../arch/x86/lapic.h"
 
 /* A backend that is not linked in is simply absent. */
 #pragma weak vmx_backend
@@ -137,6 +138,9 @@ static bool vm_finish(struct vm *vm, const struct vm_decl *d)
 		vm->line_len = 0;
 	}
 	print_exits(vm);
+	hv_log("%s scheduling: %llu slices, %llu ended by the timer", vm->name,
+	       (unsigned long long)vm->stats.slices,
+	       (unsigned long long)vm->stats.preemptions);
 	hv_log("%s memory: %llu MiB RAM; %llu pages resident (loaded %llu, "
 	       "demand-zero %llu, by the hypervisor %llu), %llu ballooned",
 	       vm->name, (unsigned long long)(vm->mem_bytes / MiB),
@@ -185,23 +189,106 @@ static bool vm_finish(struct vm *vm, const struct vm_decl *d)
 	return ok;
 }
 
-static void run_loop(void)
+static const char *state_name(const struct vm *vm)
 {
+	switch (vm->state) {
+	case VM_LOADING: return "loading";
+	case VM_RUNNING: return "running";
+	case VM_DONE: return "done";
+	case VM_STOPPED: return "stopped";
+	}
+	return "?";
+}
+
+/* One [stat] line: machine-readable counters of every VM and of memory. */
+static void print_stat(u64 t_ms)
+{
+	kprintf("[stat] {\"t_ms\":%llu,\"frames\":{\"free\":%llu,\"used\":%llu,"
+		"\"high_water\":%llu},\"vms\":[", (unsigned long long)t_ms,
+		(unsigned long long)frames.st.free,
+		(unsigned long long)(frames.st.total - frames.st.free),
+		(unsigned long long)frames.st.high_water);
+	for (int i = 0; i < vm_count; i++) {
+		const struct vm *vm = &vms[i];
+		u64 exits = 0;
+		for (int r = 0; r < EXIT_REASON_COUNT; r++)
+			exits += vm->stats.exits[r];
+		kprintf("%s{\"vm\":%d,\"state\":\"%s\",\"resident\":%llu,"
+			"\"populated\":%llu,\"slat_violations\":%llu,"
+			"\"exits\":%llu,\"slices\":%llu,\"preemptions\":%llu}",
+			i ? "," : "", vm->id, state_name(vm),
+			(unsigned long long)vm->p2m.count[P2M_PRIVATE],
+			(unsigned long long)vm->stats.slat_populations,
+			(unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
+			(unsigned long long)exits,
+			(unsigned long long)vm->stats.slices,
+			(unsigned long long)vm->stats.preemptions);
+	}
+	kprintf("]}\n");
+}
+
+/*
+ * Runs one slice of a VM: enter, handle exits, re-enter, until the VM
+ * ends, yields, or the timer fires.  The timer interrupt exits the guest
+ * whatever the guest's RFLAGS.IF, so a guest spinning with interrupts off
+ * loses the CPU like any other.
+ */
+static void run_slice(struct vm *vm, u64 slice_us)
+{
+	struct vm_exit e;
+
+	vm->stats.slices++;
+	vm->yielded = false;
+	lapic_timer_arm(slice_us);
+	while (vm->state == VM_RUNNING && !vm->yielded) {
+		backend->vcpu_run(&vm->vcpu, &e);
+		exit_handle(vm, &e);
+		if (e.reason != EXIT_EXTINT && e.reason != EXIT_TIMER)
+			vm->last_progress = rdtsc();
+		if (lapic_timer_fired()) {
+			vm->stats.preemptions++;
+			break;
+		}
+	}
+	lapic_timer_arm(0);
+	lapic_timer_fired();	/* a late tick belongs to no one */
+}
+
+static void run_loop(const struct hv_config *cfg)
+{
+	u64 start = rdtsc(), next_stat = 0;
+	u64 stat_tsc = cfg->stat_interval_ms * 1000 * tsc_per_us;
 	int running;
 
+	u64 watchdog_tsc = cfg->watchdog_s * 1000000 * tsc_per_us;
+
+	for (int i = 0; i < vm_count; i++)
+		vms[i].last_progress = start;
 	do {
 		running = 0;
 		for (int i = 0; i < vm_count; i++) {
 			struct vm *vm = &vms[i];
-			struct vm_exit e;
-
 			if (vm->state != VM_RUNNING)
 				continue;
-			backend->vcpu_run(&vm->vcpu, &e);
-			exit_handle(vm, &e);
+			run_slice(vm, cfg->slice_us);
+			if (vm->state == VM_RUNNING && watchdog_tsc &&
+			    rdtsc() - vm->last_progress > watchdog_tsc)
+				vm_stop(vm, "watchdog: no exit but the timer for "
+					"%llu s; spinning at RIP 0x%llx with "
+					"RFLAGS 0x%llx", (unsigned long long)
+					cfg->watchdog_s, (unsigned long long)
+					vm->vcpu.regs.rip, (unsigned long long)
+					vm->vcpu.regs.rflags);
 			running += vm->state == VM_RUNNING;
 		}
+		u64 now = rdtsc() - start;
+		if (stat_tsc && now >= next_stat) {
+			print_stat(now / tsc_per_us / 1000);
+			next_stat = now + stat_tsc;
+		}
 	} while (running);
+	if (stat_tsc)
+		print_stat((rdtsc() - start) / tsc_per_us / 1000);
 }
 
 bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
@@ -214,7 +301,12 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 		hv_fail("no virtualization backend: %s", err);
 	if (backend->enable(err, sizeof(err)) < 0)
 		hv_fail("%s: %s", backend->name, err);
-	hv_log("backend: %s", backend->name);
+	if (lapic_init(err, sizeof(err)) < 0)
+		hv_fail("timer: %s", err);
+	hv_log("backend: %s; scheduler: round-robin, %llu us slices, local "
+	       "APIC timer (TSC %llu MHz)", backend->name,
+	       (unsigned long long)cfg->slice_us,
+	       (unsigned long long)tsc_per_us);
 
 	u64 free_before = frames.st.free;
 	for (int i = 0; i < cfg->vm_count; i++) {
@@ -224,7 +316,7 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 		vm_count++;
 	}
 
-	run_loop();
+	run_loop(cfg);
 
 	for (int i = 0; i < vm_count; i++)
 		pass &= vm_finish(&vms[i], &cfg->vms[i]);

@@ -56,6 +56,8 @@ struct vm_stats {
 	u64 balloon_freed;	/* resident pages given up by inflating */
 	u64 balloon_touched;	/* ballooned pages the guest touched anyway */
 	u64 hypercalls;
+	u64 slices;		/* times the scheduler picked this vCPU */
+	u64 preemptions;	/* slices ended by the timer */
 };
 
 struct vm {
@@ -67,6 +69,9 @@ struct vm {
 	struct slat slat;
 	struct vcpu vcpu;
 	enum vm_state state;
+	bool yielded;			/* HLT or YIELD: end the slice */
+	u64 last_progress;		/* TSC of the last exit that was not
+					   just the timer (the watchdog) */
 	int exit_status;		/* from the exit port */
 	char stop_reason[160];
 	struct vm_stats stats;

@@ -44,7 +44,10 @@ svm_enter:
 	push	rdx			; [rsp+8]: host VMCB (for VMLOAD after)
 	push	rsi			; [rsp]:   struct guest_regs *
 
-	clgi				; no interrupts until we are back
+	clgi				; GIF=0: no interrupt until VMRUN
+	sti				; host IF=1: with V_INTR_MASKING the
+					; host's IF decides whether a physical
+					; interrupt (our timer) exits the guest
 	mov	rax, rdi		; RAX = guest VMCB for VMLOAD/VMRUN/VMSAVE
 	mov	rbx, [rsi + R_RBX]	; the guest's registers (RSI last: it
 	mov	rcx, [rsi + R_RCX]	; is the pointer)
@@ -85,7 +88,9 @@ svm_enter:
 
 	mov	rax, [rsp + 8]		; our own TR, FS, GS, ... back
 	vmload				; (RAX)
-	stgi
+	cli				; the hypervisor runs with IF=0; a
+	stgi				; pending timer stays pending for the
+					; core to take (hv/exit.c)
 
 	add	rsp, 16
 	pop	r15
