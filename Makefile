@@ -149,8 +149,9 @@ $(BUILD)/memvisor.iso: $(BUILD)/hv.elf $(HV_CFG) $(MODULES) scripts/mkiso.sh scr
 
 UNIT_TESTS += hv
 UNIT_hv_SRCS := tests/test_fmt.c tests/test_memmap.c tests/test_elf_check.c \
-	tests/test_frame.c tests/test_cmdline.c hv/fmt.c boot/memmap.c \
-	boot/elf_check.c mm/frame.c hv/cmdline.c hv/config.c
+	tests/test_frame.c tests/test_cmdline.c tests/test_pool.c hv/fmt.c \
+	boot/memmap.c boot/elf_check.c mm/frame.c mm/pool.c mm/p2m.c \
+	hv/cmdline.c hv/config.c
 
 define unit_group
 $(BUILD)/tests/$(1): $$(patsubst %.c,$(BUILD)/host/%.o,tests/unit_main.c $$(UNIT_$(1)_SRCS))

@@ -187,6 +187,18 @@ static int parse_stat_interval(struct hv_config *cfg, const char *val,
 			    3600000, val, len, err, errlen);
 }
 
+static int parse_pool(struct hv_config *cfg, const char *val, size_t len,
+		      char *err, size_t errlen)
+{
+	if (parse_size(val, len, &cfg->pool_bytes) < 0 ||
+	    cfg->pool_bytes < PAGE_SIZE || cfg->pool_bytes % PAGE_SIZE) {
+		fmt_snprintf(err, errlen, "pool: bad size '%.*s' (want a "
+			     "multiple of 4K, e.g. 48M)", (int)len, val);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_watchdog(struct hv_config *cfg, const char *val, size_t len,
 			  char *err, size_t errlen)
 {
@@ -194,11 +206,20 @@ static int parse_watchdog(struct hv_config *cfg, const char *val, size_t len,
 			    err, errlen);
 }
 
+static int parse_slat_drop(struct hv_config *cfg, const char *val,
+			   size_t len, char *err, size_t errlen)
+{
+	return parse_number("slat_drop", &cfg->slat_drop, 0, 1000000, val, len,
+			    err, errlen);
+}
+
 static const struct config_key keys[] = {
 	{ "vm", true, parse_vm },
+	{ "pool", false, parse_pool },
 	{ "slice", false, parse_slice },
 	{ "stat_interval", false, parse_stat_interval },
 	{ "watchdog", false, parse_watchdog },
+	{ "slat_drop", false, parse_slat_drop },
 	{ "selftest", false, parse_selftest },
 };
 

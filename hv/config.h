@@ -6,9 +6,14 @@
  *                   declare a VM (up to 8); expect=N (exit status N, default
  *                   0) or expect=stopped (the hypervisor stops it) says
  *                   how it must end for HV RESULT: PASS
+ *   pool=SIZE       the guest-memory pool (default: the sum of the VMs' RAM);
+ *                   may be smaller than that sum (overcommit)
  *   slice=US        a vCPU's time slice in microseconds (default 10000)
  *   stat_interval=MS  a [stat] JSON line every MS milliseconds (default
  *                   1000; 0 turns them off)
+ *   slat_drop=N     every N-th slice, drop part of the VM's SLAT tables (a
+ *                   2 MiB subtree, every fourth time all of them); the
+ *                   next violations rebuild them from the p2m (0: off)
  *   watchdog=S      stop a VM that made no exit but timer ticks for S
  *                   seconds (default 10; 0 turns it off)
  *   selftest=NAME   deliberately break something at boot, to prove the
@@ -57,9 +62,11 @@ struct vm_decl {
 
 struct hv_config {
 	enum selftest selftest;
+	u64 pool_bytes;		/* 0: the sum of the VMs' RAM */
 	u64 slice_us;
 	u64 stat_interval_ms;
 	u64 watchdog_s;
+	u64 slat_drop;
 	int vm_count;
 	struct vm_decl vms[CONFIG_MAX_VMS];
 };

@@ -219,11 +219,14 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 		vm->stats.balloon_touched++;
 		p2m_set(&vm->p2m, gfn, P2M_UNPOPULATED, 0);
 	}
+	if (p2m_state(&vm->p2m, gfn) == P2M_PRIVATE)
+		vm->stats.slat_rebuilds++;	/* dropped SLAT, kept data */
 	u64 hpa = vm_populate(vm, gfn, POP_SLAT);
 	if (!hpa) {
-		vm_stop(vm, "out of memory populating GPA 0x%llx (%llu frames "
-			"free)", (unsigned long long)gpa,
-			(unsigned long long)frames.st.free);
+		vm_stop(vm, "out of guest memory (pool %llu frames, %llu in use) "
+			"at GPA 0x%llx", (unsigned long long)guest_pool.nframes,
+			(unsigned long long)pool_used(&guest_pool),
+			(unsigned long long)gpa);
 		return;
 	}
 	if (slat_map(&vm->slat, gfn * PAGE_SIZE, hpa, SLAT_RWX) < 0)

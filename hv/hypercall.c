@@ -86,7 +86,7 @@ static void release_frame(struct vm *vm, u64 gfn)
 	u64 hpa = p2m_value(&vm->p2m, gfn);
 
 	if (hpa) {
-		hv_frames_free(hpa, 1);
+		vm_release_frame(vm, hpa);
 		p2m_set(&vm->p2m, gfn, P2M_BALLOONED, 0);
 	}
 }

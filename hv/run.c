@@ -29,6 +29,9 @@
 
 #define VM_MIN_MEM (2 * MiB)	/* low memory + a 1 MiB-based image */
 #define VM_MAX_MEM (4 * GiB)	/* multiboot v1 fields are 32-bit */
+/* Frames the hypervisor keeps outside the pool for its own structures
+ * (VMCS/VMCB, SLAT tables, p2m arrays): 8 MiB. */
+#define HV_RESERVE_FRAMES (8 * MiB / PAGE_SIZE)
 
 static struct vm vms[VM_MAX];
 static int vm_count;
@@ -127,8 +130,12 @@ static void print_exits(const struct vm *vm)
 	kprintf("\n");
 }
 
-/* Reports one VM and frees it; true if it ended as expected. */
-static bool vm_finish(struct vm *vm, const struct vm_decl *d)
+/*
+ * Reports a VM that has just ended and frees everything it had, at once,
+ * so its frames serve the VMs still running.  Records whether it ended as
+ * its declaration expected.
+ */
+static void vm_finish(struct vm *vm, const struct vm_decl *d)
 {
 	const struct p2m *p = &vm->p2m;
 	bool ok;
@@ -151,11 +158,14 @@ static bool vm_finish(struct vm *vm, const struct vm_decl *d)
 	       (unsigned long long)p->count[P2M_BALLOONED]);
 	/* Every violation should map exactly the page touched: a count that
 	 * differs means violations repeated or were refused (a stop). */
-	hv_log("%s %s: slat-violations %llu, pages mapped on first touch "
-	       "%llu; now %llu leaves in %llu table pages",
+	hv_log("%s %s: slat-violations %llu, pages mapped by them %llu "
+	       "(rebuilt from the p2m %llu after %llu drops); now %llu leaves "
+	       "in %llu table pages",
 	       vm->name, vm->slat.fmt->name,
 	       (unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
 	       (unsigned long long)vm->stats.slat_maps,
+	       (unsigned long long)vm->stats.slat_rebuilds,
+	       (unsigned long long)vm->stats.slat_drops,
 	       (unsigned long long)vm->slat.leaves,
 	       (unsigned long long)vm->slat.tables);
 
@@ -186,7 +196,11 @@ static bool vm_finish(struct vm *vm, const struct vm_decl *d)
 
 	backend->vcpu_destroy(&vm->vcpu);
 	vmmem_destroy(vm);
-	return ok;
+	hv_log("%s: torn down; pool %llu of %llu frames free", vm->name,
+	       (unsigned long long)guest_pool.st.free,
+	       (unsigned long long)guest_pool.nframes);
+	vm->finished = true;
+	vm->as_expected = ok;
 }
 
 static const char *state_name(const struct vm *vm)
@@ -203,11 +217,14 @@ static const char *state_name(const struct vm *vm)
 /* One [stat] line: machine-readable counters of every VM and of memory. */
 static void print_stat(u64 t_ms)
 {
-	kprintf("[stat] {\"t_ms\":%llu,\"frames\":{\"free\":%llu,\"used\":%llu,"
-		"\"high_water\":%llu},\"vms\":[", (unsigned long long)t_ms,
-		(unsigned long long)frames.st.free,
-		(unsigned long long)(frames.st.total - frames.st.free),
-		(unsigned long long)frames.st.high_water);
+	kprintf("[stat] {\"t_ms\":%llu,\"pool\":{\"frames\":%llu,\"free\":%llu,"
+		"\"used\":%llu,\"high_water\":%llu},\"hv_frames_free\":%llu,"
+		"\"vms\":[", (unsigned long long)t_ms,
+		(unsigned long long)guest_pool.nframes,
+		(unsigned long long)guest_pool.st.free,
+		(unsigned long long)pool_used(&guest_pool),
+		(unsigned long long)guest_pool.st.high_water,
+		(unsigned long long)frames.st.free);
 	for (int i = 0; i < vm_count; i++) {
 		const struct vm *vm = &vms[i];
 		u64 exits = 0;
@@ -254,8 +271,28 @@ static void run_slice(struct vm *vm, u64 slice_us)
 	lapic_timer_fired();	/* a late tick belongs to no one */
 }
 
+/*
+ * slat_drop=: throws away part of a VM's SLAT tables, to show they are
+ * only a cache of the p2m.  The flush comes before anything can reuse the
+ * freed table pages (the VM is not running; its ASID/VPID entries die with
+ * the flush on its next entry).
+ */
+static void drop_slat(struct vm *vm)
+{
+	u64 span = 2 * MiB, chunks = (vm->mem_bytes + span - 1) / span;
+
+	if (vm->stats.slat_drops % 4 == 3)
+		slat_drop(&vm->slat, 0, 512 * GiB);	/* all of it */
+	else
+		slat_drop(&vm->slat, (vm->stats.slat_drops % chunks) * span,
+			  span);
+	vm->stats.slat_drops++;
+	backend->flush_slat(vm);
+}
+
 static void run_loop(const struct hv_config *cfg)
 {
+	const struct vm_decl *decls = cfg->vms;
 	u64 start = rdtsc(), next_stat = 0;
 	u64 stat_tsc = cfg->stat_interval_ms * 1000 * tsc_per_us;
 	int running;
@@ -271,6 +308,9 @@ static void run_loop(const struct hv_config *cfg)
 			if (vm->state != VM_RUNNING)
 				continue;
 			run_slice(vm, cfg->slice_us);
+			if (cfg->slat_drop && vm->state == VM_RUNNING &&
+			    vm->stats.slices % cfg->slat_drop == 0)
+				drop_slat(vm);
 			if (vm->state == VM_RUNNING && watchdog_tsc &&
 			    rdtsc() - vm->last_progress > watchdog_tsc)
 				vm_stop(vm, "watchdog: no exit but the timer for "
@@ -279,6 +319,8 @@ static void run_loop(const struct hv_config *cfg)
 					cfg->watchdog_s, (unsigned long long)
 					vm->vcpu.regs.rip, (unsigned long long)
 					vm->vcpu.regs.rflags);
+			if (vm->state != VM_RUNNING)
+				vm_finish(vm, &decls[i]);
 			running += vm->state == VM_RUNNING;
 		}
 		u64 now = rdtsc() - start;
@@ -308,6 +350,26 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 	       (unsigned long long)cfg->slice_us,
 	       (unsigned long long)tsc_per_us);
 
+	u64 ram = 0;
+	for (int i = 0; i < cfg->vm_count; i++)
+		ram += cfg->vms[i].mem;
+	u64 pool = cfg->pool_bytes ? cfg->pool_bytes : ram;
+	if (pool / PAGE_SIZE + HV_RESERVE_FRAMES > frames.st.free)
+		hv_fail("pool: %llu MiB requested, but only %llu MiB are free "
+			"and the hypervisor keeps %llu MiB for itself",
+			(unsigned long long)(pool / MiB),
+			(unsigned long long)(frames.st.free * PAGE_SIZE / MiB),
+			(unsigned long long)(HV_RESERVE_FRAMES * PAGE_SIZE /
+					     MiB));
+	if (guest_pool_init(pool, err, sizeof(err)) < 0)
+		hv_fail("%s", err);
+	hv_log("guest pool: %llu frames (%llu MiB) at 0x%llx for %llu MiB of "
+	       "guest RAM%s", (unsigned long long)guest_pool.nframes,
+	       (unsigned long long)(pool / MiB),
+	       (unsigned long long)guest_pool.base,
+	       (unsigned long long)(ram / MiB),
+	       pool < ram ? " (overcommitted)" : "");
+
 	u64 free_before = frames.st.free;
 	for (int i = 0; i < cfg->vm_count; i++) {
 		if (vm_create(&vms[i], i, &cfg->vms[i], boot, err,
@@ -318,11 +380,36 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 
 	run_loop(cfg);
 
-	for (int i = 0; i < vm_count; i++)
-		pass &= vm_finish(&vms[i], &cfg->vms[i]);
-	hv_log("frames: %llu free after teardown, %llu before the VMs%s",
+	kprintf("[hv] summary:\n[hv]   vm   end            resident-max  "
+		"violations  exits     slices  verdict\n");
+	for (int i = 0; i < vm_count; i++) {
+		const struct vm *vm = &vms[i];
+		char end[24];
+		u64 exits = 0;
+		for (int r = 0; r < EXIT_REASON_COUNT; r++)
+			exits += vm->stats.exits[r];
+		if (vm->state == VM_DONE)
+			fmt_snprintf(end, sizeof(end), "status %d",
+				     vm->exit_status);
+		else
+			fmt_snprintf(end, sizeof(end), "stopped");
+		kprintf("[hv]   %-4s %-14s %-13llu %-11llu %-9llu %-7llu %s\n",
+			vm->name, end,
+			(unsigned long long)vm->stats.resident_max,
+			(unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
+			(unsigned long long)exits,
+			(unsigned long long)vm->stats.slices,
+			vm->as_expected ? "as expected" : "NOT AS EXPECTED");
+		pass &= vm->finished && vm->as_expected;
+	}
+	bool no_leak = frames.st.free == free_before &&
+		       guest_pool.st.free == guest_pool.nframes;
+	hv_log("pool: %llu of %llu frames free after teardown, high-water "
+	       "mark %llu; hypervisor frames: %llu free, %llu before the "
+	       "VMs%s", (unsigned long long)guest_pool.st.free,
+	       (unsigned long long)guest_pool.nframes,
+	       (unsigned long long)guest_pool.st.high_water,
 	       (unsigned long long)frames.st.free,
-	       (unsigned long long)free_before,
-	       frames.st.free == free_before ? "" : ": A LEAK");
-	return pass && frames.st.free == free_before;
+	       (unsigned long long)free_before, no_leak ? "" : ": A LEAK");
+	return pass && no_leak;
 }

@@ -50,6 +50,10 @@ struct vm_stats {
 	u64 exits[EXIT_REASON_COUNT];
 	u64 slat_populations;	/* pages populated by SLAT violations */
 	u64 slat_maps;		/* violations resolved by mapping a page */
+	u64 resident_max;	/* most pages resident at once */
+	u64 slat_drops;		/* SLAT subtrees thrown away (slat_drop=) */
+	u64 slat_rebuilds;	/* violations that re-mapped a page the p2m
+				   already had: the SLAT rebuilt from it */
 	u64 pages_loaded;	/* pages the loader wrote (image, boot info) */
 	u64 hv_populations;	/* pages populated by hypervisor writes */
 	u64 io_other;		/* I/O to ports nobody emulates */
@@ -73,6 +77,8 @@ struct vm {
 	u64 last_progress;		/* TSC of the last exit that was not
 					   just the timer (the watchdog) */
 	int exit_status;		/* from the exit port */
+	bool finished;			/* reported and torn down */
+	bool as_expected;		/* the verdict, once finished */
 	char stop_reason[160];
 	struct vm_stats stats;
 	/* COM1 as the guest sees it: a line buffer and the UART registers. */

@@ -9,9 +9,34 @@
  */
 #include "vmmem.h"
 #include "console.h"
+#include "finish.h"
 #include "fmt.h"
 #include "hvmem.h"
 #include "string.h"
+
+struct pool guest_pool;
+
+int guest_pool_init(u64 bytes, char *err, size_t errlen)
+{
+	u64 n = bytes / PAGE_SIZE;
+	u64 meta_frames = ALIGN_UP(n * sizeof(struct frame_meta), PAGE_SIZE) /
+			  PAGE_SIZE;
+	u64 base = frame_alloc_contig(&frames, n, 1);
+	u64 meta = base ? hv_frames_alloc(meta_frames, 1) : 0;
+
+	if (!base || !meta) {
+		if (base)
+			hv_frames_free(base, n);
+		fmt_snprintf(err, errlen, "pool: cannot reserve %llu MiB of "
+			     "contiguous frames (%llu MiB free)",
+			     (unsigned long long)(bytes / MiB),
+			     (unsigned long long)(frames.st.free * PAGE_SIZE /
+						  MiB));
+		return -1;
+	}
+	pool_init(&guest_pool, base, n, hv_ptr(meta));
+	return 0;
+}
 
 static u64 table_alloc(void *ctx)
 {
@@ -70,7 +95,7 @@ void vmmem_destroy(struct vm *vm)
 	slat_destroy(&vm->slat);
 	for (u64 gfn = 0; gfn < vm->npages; gfn++)
 		if (p2m_state(&vm->p2m, gfn) == P2M_PRIVATE) {
-			hv_frames_free(p2m_value(&vm->p2m, gfn), 1);
+			vm_release_frame(vm, p2m_value(&vm->p2m, gfn));
 			p2m_set(&vm->p2m, gfn, P2M_UNPOPULATED, 0);
 		}
 	hv_frames_free((u64)vm->p2m.entries, p2m_frames(vm));
@@ -82,10 +107,13 @@ u64 vm_populate(struct vm *vm, u64 gfn, enum pop_reason why)
 	if (p2m_state(&vm->p2m, gfn) == P2M_PRIVATE)
 		return p2m_value(&vm->p2m, gfn);
 
-	u64 hpa = hv_frame_alloc();	/* zeroed: demand-zero semantics */
+	u64 hpa = pool_alloc(&guest_pool, (unsigned)vm->id, gfn);
 	if (!hpa)
 		return 0;
+	memset(hv_ptr(hpa), 0, PAGE_SIZE);	/* demand-zero */
 	p2m_set(&vm->p2m, gfn, P2M_PRIVATE, hpa);
+	vm->stats.resident_max = MAX(vm->stats.resident_max,
+				     vm->p2m.count[P2M_PRIVATE]);
 	if (why == POP_LOADER)
 		vm->stats.pages_loaded++;
 	else if (why == POP_SLAT)
@@ -93,6 +121,13 @@ u64 vm_populate(struct vm *vm, u64 gfn, enum pop_reason why)
 	else
 		vm->stats.hv_populations++;
 	return hpa;
+}
+
+void vm_release_frame(struct vm *vm, u64 hpa)
+{
+	if (pool_free(&guest_pool, hpa) < 0)
+		panic("%s: frame 0x%llx is not an allocated pool frame",
+		      vm->name, (unsigned long long)hpa);
 }
 
 int vm_write_phys(struct vm *vm, u64 gpa, const void *src, u64 len)
@@ -214,6 +249,25 @@ static void check_leaf(void *arg, u64 gpa, u64 entry)
 u64 vmmem_check_slat(struct vm *vm)
 {
 	struct check_ctx c = { vm, 0, 0 };
+
+	/* The p2m and the pool's records must agree on who owns what. */
+	for (u64 gfn = 0; gfn < vm->npages; gfn++) {
+		if (p2m_state(&vm->p2m, gfn) != P2M_PRIVATE)
+			continue;
+		u64 hpa = p2m_value(&vm->p2m, gfn);
+		struct frame_meta *m = pool_meta(&guest_pool, hpa);
+		if (!m || m->state != FRAME_PRIVATE ||
+		    m->owner != (u64)vm->id + 1 || m->gfn != gfn) {
+			hv_log("%s: self-check: gfn 0x%llx -> frame 0x%llx, but "
+			       "the pool says owner %d gfn 0x%llx state %d",
+			       vm->name, (unsigned long long)gfn,
+			       (unsigned long long)hpa,
+			       m ? (int)m->owner - 1 : -1,
+			       m ? (unsigned long long)m->gfn : 0ull,
+			       m ? (int)m->state : -1);
+			c.differences++;
+		}
+	}
 
 	slat_for_each_leaf(&vm->slat, check_leaf, &c);
 	if (c.leaves != vm->slat.leaves) {

@@ -6,6 +6,13 @@
 #define HV_VMMEM_H
 
 #include "vm.h"
+#include "../mm/pool.h"
+
+/* Where every guest page's frame comes from (mm/pool.c). */
+extern struct pool guest_pool;
+
+/* Reserves the pool: bytes of contiguous host frames.  0 or -1. */
+int guest_pool_init(u64 bytes, char *err, size_t errlen);
 
 /* Why a page was populated (kept apart in the statistics). */
 enum pop_reason {
@@ -25,6 +32,10 @@ void vmmem_destroy(struct vm *vm);
  * it is unpopulated.  0 if the pool is exhausted.
  */
 u64 vm_populate(struct vm *vm, u64 gfn, enum pop_reason why);
+
+/* Gives a guest page's frame back to the pool (the caller has removed
+ * every mapping of it and flushed the TLB). */
+void vm_release_frame(struct vm *vm, u64 hpa);
 
 /* Copies into guest RAM (populating pages); -1 outside RAM or out of
  * memory, with nothing written. */

@@ -1,0 +1,63 @@
+/*
+ * pool.h - the guest-memory pool: the host frames guest pages live in,
+ * apart from the hypervisor's own allocations, with one 16-byte metadata
+ * record per frame.  Pure logic, host-tested (tests/test_pool.c).
+ */
+#ifndef MM_POOL_H
+#define MM_POOL_H
+
+#include "../hv/types.h"
+
+enum frame_state {
+	FRAME_FREE = 0,
+	FRAME_PRIVATE,		/* one guest page of one VM */
+	FRAME_SHARED,		/* several guest pages, read-only (sharing) */
+};
+
+/*
+ * 16 bytes per frame (VMware ESX's page-sharing metadata is 16 bytes too):
+ * what the frame holds and for whom, plus room for sharing's reference
+ * count and hash chain.  `link` is the free list while the frame is free.
+ */
+struct frame_meta {
+	u64 gfn : 40;		/* the guest page it backs (PRIVATE) */
+	u64 owner : 8;		/* VM id + 1; 0 = nobody */
+	u64 state : 4;		/* enum frame_state */
+	u64 reserved : 12;
+	u32 refcount;		/* guest pages mapping it */
+	u32 link;		/* next frame (index + 1) in a list; 0 = end */
+};
+
+#define POOL_OWNER_MAX 254
+
+struct pool_stats {
+	u64 frames, free, high_water;
+	u64 allocs, frees, failures;
+};
+
+struct pool {
+	u64 base;		/* physical address of frame 0 */
+	u64 nframes;
+	struct frame_meta *meta;
+	u32 free_head;		/* index + 1; 0 = empty */
+	struct pool_stats st;
+};
+
+/* meta has room for nframes records; every frame starts free. */
+void pool_init(struct pool *p, u64 base, u64 nframes, struct frame_meta *meta);
+
+/* A frame for guest page gfn of VM owner (0..253): its address, or 0. */
+u64 pool_alloc(struct pool *p, unsigned owner, u64 gfn);
+
+/* Returns a frame; 0, or -1 if hpa is not an allocated pool frame. */
+int pool_free(struct pool *p, u64 hpa);
+
+/* The record of the frame at hpa, or NULL if it is not in the pool. */
+struct frame_meta *pool_meta(struct pool *p, u64 hpa);
+
+static inline u64 pool_used(const struct pool *p)
+{
+	return p->st.frames - p->st.free;
+}
+
+#endif
