@@ -31,6 +31,7 @@
 #define MB_HEADER_MAGIC 0x1badb002
 #define MB_BOOT_MAGIC 0x2badb002	/* EAX at entry */
 #define MB_SEARCH_LIMIT 8192
+#define MB_HEADER_BASIC 12	/* magic, flags, checksum */
 #define MB_FLAG_PAGE_ALIGN (1u << 0)
 #define MB_FLAG_MEMORY_INFO (1u << 1)
 #define MB_FLAG_AOUT_KLUDGE (1u << 16)
@@ -268,11 +269,19 @@ int guest_load(struct vm *vm, const void *image, u64 size, const char *name,
 	const struct mb_header *h = NULL;
 	u64 header_off = 0, entry = 0;
 
-	for (u64 off = 0; off + sizeof(*h) <= MIN(size, MB_SEARCH_LIMIT);
+	/* The 12 bytes of magic, flags and checksum must lie in the first
+	 * 8 KiB (spec 3.1.1); the a.out-kludge fields that follow only have
+	 * to be in the file. */
+	for (u64 off = 0; off + MB_HEADER_BASIC <= MIN(size, MB_SEARCH_LIMIT);
 	     off += 4) {
 		const struct mb_header *cand = (const void *)(c.image + off);
 		if (cand->magic == MB_HEADER_MAGIC &&
 		    cand->magic + cand->flags + cand->checksum == 0) {
+			if ((cand->flags & MB_FLAG_AOUT_KLUDGE) &&
+			    off + sizeof(*cand) > size)
+				return fail(&c, "a.out-kludge multiboot header "
+					    "at 0x%llx runs past the end of the "
+					    "file", (unsigned long long)off);
 			h = cand;
 			header_off = off;
 			break;

@@ -37,8 +37,8 @@ u64 vm_populate(struct vm *vm, u64 gfn, enum pop_reason why);
  * every mapping of it and flushed the TLB). */
 void vm_release_frame(struct vm *vm, u64 hpa);
 
-/* Copies into guest RAM (populating pages); -1 outside RAM or out of
- * memory, with nothing written. */
+/* Copies into guest RAM (populating pages); -1 outside RAM (nothing
+ * written) or out of memory (the pages before the failure are written). */
 int vm_write_phys(struct vm *vm, u64 gpa, const void *src, u64 len);
 /* Copies from guest RAM (an unpopulated page reads as zeros); -1 outside. */
 int vm_read_phys(struct vm *vm, u64 gpa, void *dst, u64 len);

@@ -64,9 +64,11 @@ int slat_map(struct slat *s, u64 gpa, u64 hpa, unsigned perms)
 
 	if (!e)
 		return -1;
-	if (!s->fmt->present(*e))
-		s->leaves++;
+	/* Count by what the format calls present: an EPT leaf without any
+	 * permission is not a mapping at all. */
+	u64 old = *e;
 	*e = s->fmt->make_leaf(hpa, perms);
+	s->leaves += (u64)s->fmt->present(*e) - (u64)s->fmt->present(old);
 	return 0;
 }
 

@@ -29,7 +29,8 @@ int slat_init(struct slat *s, const struct slat_format *fmt,
 	      const struct slat_env *env);
 
 /* Maps the 4 KiB page at gpa to hpa.  0, or -1 if a table page could not
- * be allocated (nothing changed then). */
+ * be allocated: no mapping changed then, though tables created on the way
+ * stay (empty, counted, and used by the next map). */
 int slat_map(struct slat *s, u64 gpa, u64 hpa, unsigned perms);
 
 /* Removes the mapping of gpa; true if one was present.  The caller owes the
