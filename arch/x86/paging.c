@@ -168,6 +168,16 @@ void paging_init(const struct boot_info *bi)
 			map_ram(r->base, r->base + r->length);
 	}
 
+	/*
+	 * The BIOS path may leave caching disabled (CR0.CD and NW set; seen
+	 * under Bochs/GRUB), which the CPU would also carry into guests.
+	 * Turn normal write-back caching on, flushing what was cached.
+	 */
+	if (read_cr0() & (CR0_CD | CR0_NW)) {
+		__asm__ volatile("wbinvd" ::: "memory");
+		write_cr0(read_cr0() & ~(CR0_CD | CR0_NW));
+	}
+
 	/* NXE before CR3: with it off, bit 63 in an entry is reserved. */
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 	write_cr3((u64)pml4);

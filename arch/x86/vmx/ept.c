@@ -1,0 +1,236 @@
+/*
+ * ept.c - Intel's second-level page tables: the entry format mm/slat.c
+ * builds with, the EPT pointer, and the TLB invalidations.
+ *
+ * Entry format (SDM Vol. 3C 29.3.2, Tables 29-1..29-6; 28.3 in newer
+ * editions):
+ *
+ *   bit 0 R, 1 W, 2 X         an entry with none of the three is not
+ *                             present; W without R is a misconfiguration
+ *   bits 5:3 memory type      leaves only (reserved, zero, in tables):
+ *                             6 = write-back, what guest RAM is
+ *   bit 6 ignore PAT          0: the guest's PAT still combines
+ *   bit 7                     large page (never set: 4 KiB leaves only)
+ *   bits 8/9 accessed/dirty   set by the CPU when the EPTP enables A/D
+ *   bits 51:12                the next table's or the page's address
+ *
+ * Tables get R|W|X so that the leaf alone decides an access.  present()
+ * and perms() read bits 2:0 only and address() masks bits 51:12, so the
+ * A/D bits the CPU sets never confuse the core's self-check.
+ *
+ * EPTP (24.6.11): bits 2:0 the memory type the CPU uses to read the
+ * tables (write-back where IA32_VMX_EPT_VPID_CAP allows it), bits 5:3 the
+ * page-walk length minus one (4 levels: 3), bit 6 enables A/D flags,
+ * bits 51:12 the root table.
+ *
+ * Invalidation (29.4.3): translations derived from EPT are tagged with
+ * the EPTP; INVEPT single-context drops every one derived from this VM's
+ * tables (for all VPIDs), which is what the core needs after it changed or
+ * removed a present entry.  INVVPID is needed when a VPID is handed to a
+ * new VM (vmcs.c) and when we emulate a guest CR write that would have
+ * flushed its TLB natively (vmexit.c).
+ */
+#include "vmx.h"
+#include "../../../hv/console.h"
+#include "../../../hv/finish.h"
+#include "../../../hv/fmt.h"
+
+#define EPT_R			(1ull << 0)
+#define EPT_W			(1ull << 1)
+#define EPT_X			(1ull << 2)
+#define EPT_RWX			(EPT_R | EPT_W | EPT_X)
+#define EPT_MEMTYPE_SHIFT	3
+#define EPT_MEMTYPE_MASK	(7ull << EPT_MEMTYPE_SHIFT)
+#define EPT_IGNORE_PAT		(1ull << 6)
+#define EPT_LARGE		(1ull << 7)
+#define EPT_ACCESSED		(1ull << 8)
+#define EPT_DIRTY		(1ull << 9)
+#define EPT_ADDR_MASK		0x000ffffffffff000ull
+
+#define MEMTYPE_UC		0ull
+#define MEMTYPE_WB		6ull
+
+#define EPTP_WALK_LENGTH_4	(3ull << 3)
+#define EPTP_AD_ENABLE		(1ull << 6)
+
+/* IA32_VMX_EPT_VPID_CAP (SDM Vol. 3D Appendix A.10). */
+#define CAP_EXEC_ONLY		(1ull << 0)
+#define CAP_WALK_LENGTH_4	(1ull << 6)
+#define CAP_MEMTYPE_UC		(1ull << 8)
+#define CAP_MEMTYPE_WB		(1ull << 14)
+#define CAP_INVEPT		(1ull << 20)
+#define CAP_AD			(1ull << 21)
+#define CAP_INVEPT_SINGLE	(1ull << 25)
+#define CAP_INVEPT_ALL		(1ull << 26)
+#define CAP_INVVPID		(1ull << 32)
+#define CAP_INVVPID_SINGLE	(1ull << 41)
+#define CAP_INVVPID_ALL		(1ull << 42)
+
+static u64 ept_make_table(u64 table_hpa)
+{
+	return (table_hpa & EPT_ADDR_MASK) | EPT_RWX;
+}
+
+static u64 ept_make_leaf(u64 hpa, unsigned perms)
+{
+	/* Both would be EPT misconfigurations at the first access; catch
+	 * the bug where it is made, not where the guest trips over it. */
+	if ((perms & SLAT_W) && !(perms & SLAT_R))
+		panic("ept_make_leaf: write without read for 0x%llx",
+		      (unsigned long long)hpa);
+	if (perms == SLAT_X && !(vmx.ept_vpid_cap & CAP_EXEC_ONLY))
+		panic("ept_make_leaf: execute-only 0x%llx, which this CPU "
+		      "does not support", (unsigned long long)hpa);
+	/* SLAT_R/W/X are EPT's bits 0-2 by design (hv/backend.h). */
+	return (hpa & EPT_ADDR_MASK) | (perms & EPT_RWX) |
+	       (MEMTYPE_WB << EPT_MEMTYPE_SHIFT);
+}
+
+static bool ept_present(u64 e)
+{
+	return e & EPT_RWX;
+}
+
+static u64 ept_address(u64 e)
+{
+	return e & EPT_ADDR_MASK;
+}
+
+static unsigned ept_perms(u64 e)
+{
+	return (unsigned)(e & EPT_RWX);
+}
+
+const struct slat_format ept_format = {
+	.name = "EPT",
+	.make_table = ept_make_table,
+	.make_leaf = ept_make_leaf,
+	.present = ept_present,
+	.address = ept_address,
+	.perms = ept_perms,
+};
+
+int ept_check_caps(char *err, size_t errlen)
+{
+	u64 cap = vmx.ept_vpid_cap;
+
+	if (!(cap & CAP_WALK_LENGTH_4)) {
+		fmt_snprintf(err, errlen, "VMX: EPT without 4-level page walks "
+			     "(IA32_VMX_EPT_VPID_CAP 0x%llx)",
+			     (unsigned long long)cap);
+		return -1;
+	}
+	if (!(cap & (CAP_MEMTYPE_WB | CAP_MEMTYPE_UC))) {
+		fmt_snprintf(err, errlen, "VMX: EPT paging structures can be "
+			     "neither write-back nor uncached (IA32_VMX_EPT_VPID_CAP "
+			     "0x%llx)", (unsigned long long)cap);
+		return -1;
+	}
+	if (!(cap & CAP_INVEPT) ||
+	    !(cap & (CAP_INVEPT_SINGLE | CAP_INVEPT_ALL))) {
+		fmt_snprintf(err, errlen, "VMX: no INVEPT, so EPT changes could "
+			     "not be made visible (IA32_VMX_EPT_VPID_CAP 0x%llx)",
+			     (unsigned long long)cap);
+		return -1;
+	}
+	vmx.invept_single = cap & CAP_INVEPT_SINGLE;
+	vmx.invept_all = cap & CAP_INVEPT_ALL;
+	vmx.invvpid_single = (cap & CAP_INVVPID) && (cap & CAP_INVVPID_SINGLE);
+	vmx.invvpid_all = (cap & CAP_INVVPID) && (cap & CAP_INVVPID_ALL);
+	/* A VPID we could never flush is worse than none: without one, every
+	 * entry and exit flushes the guest's translations by itself. */
+	if (vmx.vpid && !vmx.invvpid_single && !vmx.invvpid_all) {
+		vmx.cpu2 &= ~CPU2_ENABLE_VPID;
+		vmx.vpid = false;
+	}
+
+	vmx.eptp_flags = ((cap & CAP_MEMTYPE_WB) ? MEMTYPE_WB : MEMTYPE_UC) |
+			 EPTP_WALK_LENGTH_4;
+	if (cap & CAP_AD)
+		vmx.eptp_flags |= EPTP_AD_ENABLE;
+	return 0;
+}
+
+u64 ept_pointer(u64 root)
+{
+	return (root & EPT_ADDR_MASK) | vmx.eptp_flags;
+}
+
+void ept_flush_eptp(u64 eptp)
+{
+	struct invept_desc d = { .eptp = eptp, .reserved = 0 };
+	u64 type = vmx.invept_single ? INVEPT_SINGLE_CONTEXT
+				     : INVEPT_ALL_CONTEXT;
+	enum vmx_status st = vmx_invept(type, &d);
+
+	if (st != VMX_OK) {
+		vmx_report_vmfail("INVEPT", st);
+		panic("vmx: INVEPT type %llu for EPTP 0x%llx failed",
+		      (unsigned long long)type, (unsigned long long)eptp);
+	}
+}
+
+void ept_flush(struct vm *vm)
+{
+	ept_flush_eptp(ept_pointer(vm->slat.root));
+}
+
+void vpid_flush(u16 vpid)
+{
+	struct invvpid_desc d = { .vpid = vpid, .linear_address = 0 };
+	u64 type = vmx.invvpid_single ? INVVPID_SINGLE_CONTEXT
+				      : INVVPID_ALL_CONTEXT;
+	enum vmx_status st = vmx_invvpid(type, &d);
+
+	if (st != VMX_OK) {
+		vmx_report_vmfail("INVVPID", st);
+		panic("vmx: INVVPID type %llu for VPID %u failed",
+		      (unsigned long long)type, vpid);
+	}
+}
+
+/* What is wrong with an entry, as far as a misconfiguration goes
+ * (SDM 29.3.3.1). */
+static const char *entry_problem(u64 e, int level)
+{
+	u64 type = (e & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT;
+
+	if ((e & EPT_W) && !(e & EPT_R))
+		return "write without read";
+	if ((e & EPT_RWX) == EPT_X && !(vmx.ept_vpid_cap & CAP_EXEC_ONLY))
+		return "execute-only, not supported";
+	if (level == 1 || (e & EPT_LARGE)) {
+		if (type == 2 || type == 3 || type == 7)
+			return "reserved memory type";
+	} else if (e & (EPT_MEMTYPE_MASK | EPT_IGNORE_PAT | EPT_LARGE)) {
+		return "reserved bits 7:3 set in a table entry";
+	}
+	return "";
+}
+
+void ept_dump_walk(const struct slat *s, u64 gpa)
+{
+	u64 table = s->root;
+
+	kprintf("[hv]   EPT walk for GPA 0x%llx (EPTP 0x%llx):\n",
+		(unsigned long long)gpa,
+		(unsigned long long)ept_pointer(s->root));
+	for (int level = 4; level >= 1; level--) {
+		unsigned idx = (gpa >> (12 + 9 * (level - 1))) & 511;
+		const u64 *t = s->env.ptr(s->env.ctx, table);
+		u64 e = t[idx];
+
+		kprintf("[hv]     level %d table 0x%llx [%3u] = 0x%016llx %c%c%c "
+			"type %llu%s%s %s\n",
+			level, (unsigned long long)table, idx,
+			(unsigned long long)e, (e & EPT_R) ? 'R' : '-',
+			(e & EPT_W) ? 'W' : '-', (e & EPT_X) ? 'X' : '-',
+			(unsigned long long)((e & EPT_MEMTYPE_MASK) >>
+					     EPT_MEMTYPE_SHIFT),
+			(e & EPT_ACCESSED) ? " A" : "",
+			(e & EPT_DIRTY) ? " D" : "", entry_problem(e, level));
+		if (!ept_present(e) || (e & EPT_LARGE))
+			break;
+		table = ept_address(e);
+	}
+}

@@ -1,0 +1,473 @@
+/*
+ * vmexit.c - running a vCPU: one VM entry, one VM exit, one struct vm_exit.
+ *
+ * Around each entry (SDM Vol. 3C chapters 26-27):
+ *
+ *   before   the core may have changed regs (a hypercall result, RIP past
+ *            the exiting instruction): RIP/RSP/RFLAGS go into the VMCS,
+ *            the other registers are loaded by the stub from regs.  If
+ *            RIP moved, the instruction was skipped, and an STI or MOV SS
+ *            interrupt shadow it sat in ends with it (KVM does the same:
+ *            entry refuses STI blocking with IF = 0, for one).
+ *            CR2 is not in the VMCS at all (the guest-state area holds
+ *            CR0, CR3 and CR4 only, SDM 24.4.1), so with several VMs on
+ *            one CPU it is ours to switch: the guest's own goes back in.
+ *            Otherwise a guest preempted between a page fault and its
+ *            handler's MOV from CR2 reads the address another VM faulted
+ *            on.
+ *   enter    vmx_entry.asm: VMLAUNCH the first time, VMRESUME after.
+ *   after    the stub has stored the guest's registers in regs; RIP, RSP,
+ *            RFLAGS, CR0/CR3/CR4 (as the guest sees them, through the
+ *            read shadows) and EFER come from the VMCS, CR2 from the CPU.
+ *            An event the guest was in the middle of delivering when the
+ *            exit came (a #PF whose handler stack page the SLAT had not
+ *            populated yet, say) is put back for the next entry from the
+ *            IDT-vectoring field ("Information for VM Exits During Event
+ *            Delivery", SDM 27.2.4), or the guest would lose it.
+ *
+ * The exit is then named in neutral terms for hv/exit.c.  The one kind
+ * handled here, because it is VMX's own doing, is a MOV to CR0/CR4 that
+ * touches the bits the guest/host masks own (and MOV to/from CR3 if a CPU
+ * forces CR3 exiting): it is emulated and the guest re-entered without
+ * the core hearing of it.  A #UD exit is looked at once: if the guest ran
+ * AMD's VMMCALL it becomes a hypercall, otherwise an exception the core
+ * hands back to the guest.
+ */
+#include "vmx.h"
+#include "../cpu.h"
+#include "../../../hv/console.h"
+#include "../../../hv/finish.h"
+#include "../../../hv/vmmem.h"
+
+/* Exit qualification for I/O instructions (SDM 27.2.1, Table 27-5). */
+#define IO_QUAL_SIZE_MASK	0x7u	/* size - 1 */
+#define IO_QUAL_IN		(1u << 3)
+#define IO_QUAL_STRING		(1u << 4)
+#define IO_QUAL_REP		(1u << 5)
+#define IO_QUAL_PORT_SHIFT	16
+
+/* Exit qualification for EPT violations (Table 27-7): the access in bits
+ * 2:0, what the entry allowed in bits 5:3 (all zero = not present). */
+#define EPT_QUAL_READ		(1u << 0)
+#define EPT_QUAL_WRITE		(1u << 1)
+#define EPT_QUAL_EXEC		(1u << 2)
+#define EPT_QUAL_PERMS_MASK	(7u << 3)
+
+/* Exit qualification for control-register accesses (Table 27-3). */
+#define CR_QUAL_NUMBER(q)	((q) & 0xf)
+#define CR_QUAL_TYPE(q)		(((q) >> 4) & 3)
+#define CR_QUAL_GPR(q)		(((q) >> 8) & 0xf)
+#define CR_ACCESS_MOV_TO	0
+#define CR_ACCESS_MOV_FROM	1
+
+#define VEC_UD 6
+#define VEC_GP 13
+
+/* Vectors that push an error code (SDM Vol. 3A Table 6-1). */
+static bool vector_has_error_code(u8 v)
+{
+	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
+}
+
+/* The general register the VMX qualification numbers n (Table 27-3). */
+static u64 *gpr(struct vcpu *v, unsigned n)
+{
+	struct guest_regs *r = &v->regs;
+	u64 *const regs[16] = {
+		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
+		&r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
+		&r->r12, &r->r13, &r->r14, &r->r15,
+	};
+	return regs[n & 15];
+}
+
+/* --- exceptions ------------------------------------------------------- */
+
+void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error,
+			  u32 error)
+{
+	u32 type = vector == 2 ? INTR_TYPE_NMI : INTR_TYPE_HW_EXCEPTION;
+	u32 info = vector | (type << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
+
+	vmx_make_current(v->hw);
+	/* Entry delivers an error code only for the vectors that have one,
+	 * and only in protected mode (checked by entry, SDM 26.2.1.3). */
+	if (has_error && vector_has_error_code(vector) &&
+	    (vmcs_read(GUEST_CR0) & CR0_PE)) {
+		info |= INTR_INFO_DELIVER_CODE;
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	}
+	vmcs_write(VM_ENTRY_INTR_INFO, info);
+}
+
+/* Puts back an event whose delivery the exit interrupted. */
+static void requeue_interrupted_event(void)
+{
+	u32 idt = (u32)vmcs_read(IDT_VECTORING_INFO);
+
+	if (!(idt & INTR_INFO_VALID))
+		return;
+	u32 type = (idt & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
+	/* Bits 30:12 of the entry field are reserved; keep vector, type,
+	 * error-code flag and valid. */
+	vmcs_write(VM_ENTRY_INTR_INFO,
+		   idt & (INTR_INFO_VECTOR_MASK | INTR_INFO_TYPE_MASK |
+			  INTR_INFO_DELIVER_CODE | INTR_INFO_VALID));
+	if (idt & INTR_INFO_DELIVER_CODE)
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
+			   vmcs_read(IDT_VECTORING_ERROR_CODE));
+	/* Software interrupts and exceptions are re-executed as events with
+	 * the instruction's length, so RIP advances past INT n etc. */
+	if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+	    type == INTR_TYPE_SW_EXCEPTION)
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN,
+			   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+}
+
+/* --- control registers ------------------------------------------------ */
+
+enum cr_result { CR_DONE, CR_FAULT, CR_UNHANDLED };
+
+/* The guest's TLB entries after an emulated control-register write that
+ * would have flushed them natively: all of this VPID's (with VPID off,
+ * every entry and exit flushes anyway). */
+static void flush_guest_tlb(struct vcpu *v)
+{
+	if (vmx.vpid)
+		vpid_flush(((struct vmx_vcpu *)v->hw)->vpid);
+}
+
+static bool legacy_pae_paging(u64 cr0, u64 cr4, u64 efer)
+{
+	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
+}
+
+static enum cr_result mov_to_cr0(struct vcpu *v, u64 val)
+{
+	u64 old = vmcs_read(GUEST_CR0);
+	u64 efer = vmcs_read(GUEST_IA32_EFER);
+	u64 entry = vmcs_read(VM_ENTRY_CONTROLS);
+	u64 cr4 = vmcs_read(GUEST_CR4);
+
+	/* What the CPU would refuse natively (SDM Vol. 3A 2.5, MOV CR). */
+	if ((val >> 32) || (val & ~vmx.cr0_fixed1) ||
+	    ((val & CR0_PG) && !(val & CR0_PE)) ||
+	    ((val & CR0_NW) && !(val & CR0_CD)))
+		return CR_FAULT;
+
+	/* Turning paging on or off switches IA-32e mode when EFER.LME is
+	 * set; natively the CPU does that, here the VMM must (SDM 26.3.1.1:
+	 * the entry control and EFER.LMA must agree). */
+	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
+		if (!(cr4 & CR4_PAE))
+			return CR_FAULT;
+		efer |= EFER_LMA;
+		entry |= ENTRY_IA32E_MODE_GUEST;
+	} else if (!(val & CR0_PG) && (old & CR0_PG) && (efer & EFER_LMA)) {
+		efer &= ~EFER_LMA;
+		entry &= ~ENTRY_IA32E_MODE_GUEST;
+	}
+	/* Legacy PAE paging would need the PDPTEs loaded into the VMCS from
+	 * guest memory; no guest of ours uses it. */
+	if (legacy_pae_paging(val, cr4, efer))
+		return CR_UNHANDLED;
+
+	vmcs_write(GUEST_CR0, vmx_guest_cr0(val));
+	vmcs_write(CR0_READ_SHADOW, val);
+	vmcs_write(GUEST_IA32_EFER, efer);
+	vmcs_write(VM_ENTRY_CONTROLS, entry);
+	if ((old ^ val) & (CR0_PG | CR0_WP | CR0_PE))
+		flush_guest_tlb(v);
+	return CR_DONE;
+}
+
+static enum cr_result mov_to_cr4(struct vcpu *v, u64 val)
+{
+	u64 old = vmcs_read(GUEST_CR4);
+	u64 efer = vmcs_read(GUEST_IA32_EFER);
+
+	if ((val >> 32) || (val & ~vmx.cr4_fixed1) ||
+	    ((efer & EFER_LMA) && !(val & CR4_PAE)))
+		return CR_FAULT;
+	if (legacy_pae_paging(vmcs_read(GUEST_CR0), val, efer))
+		return CR_UNHANDLED;
+	vmcs_write(GUEST_CR4, vmx_guest_cr4(val));
+	vmcs_write(CR4_READ_SHADOW, val);
+	if ((old ^ val) & (CR4_PGE | CR4_PAE | CR4_PSE))
+		flush_guest_tlb(v);
+	return CR_DONE;
+}
+
+static enum cr_result mov_to_cr3(struct vcpu *v, u64 val)
+{
+	if (legacy_pae_paging(vmcs_read(GUEST_CR0), vmcs_read(GUEST_CR4),
+			      vmcs_read(GUEST_IA32_EFER)))
+		return CR_UNHANDLED;
+	vmcs_write(GUEST_CR3, val);
+	flush_guest_tlb(v);	/* a native MOV to CR3 flushes non-global */
+	return CR_DONE;
+}
+
+/* true if the access was emulated (or faulted) and the guest can go on. */
+static bool handle_cr_access(struct vcpu *v, u64 qual)
+{
+	unsigned cr = CR_QUAL_NUMBER(qual);
+	u64 *reg = gpr(v, CR_QUAL_GPR(qual));
+	bool long_mode = vmcs_read(GUEST_CS_AR_BYTES) & AR_L;
+	enum cr_result r = CR_UNHANDLED;
+
+	switch (CR_QUAL_TYPE(qual)) {
+	case CR_ACCESS_MOV_TO: {
+		/* Outside 64-bit mode the operand is the register's low half. */
+		u64 val = long_mode ? *reg : (u32)*reg;
+		if (cr == 0)
+			r = mov_to_cr0(v, val);
+		else if (cr == 4)
+			r = mov_to_cr4(v, val);
+		else if (cr == 3)
+			r = mov_to_cr3(v, val);
+		break;
+	}
+	case CR_ACCESS_MOV_FROM:
+		if (cr == 3) {
+			*reg = vmcs_read(GUEST_CR3);
+			r = CR_DONE;
+		}
+		break;
+	default:	/* CLTS, LMSW: our masks never make them exit */
+		break;
+	}
+	if (r == CR_UNHANDLED)
+		return false;
+	if (r == CR_FAULT)
+		vmx_inject_exception(v, VEC_GP, true, 0);
+	else
+		v->regs.rip += vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	return true;
+}
+
+/* --- the exit --------------------------------------------------------- */
+
+static void save_guest_state(struct vcpu *v, struct vmx_vcpu *hw)
+{
+	hw->cr2 = read_cr2();
+	v->regs.rip = vmcs_read(GUEST_RIP);
+	v->regs.rsp = vmcs_read(GUEST_RSP);
+	v->regs.rflags = vmcs_read(GUEST_RFLAGS);
+	hw->exit_rip = v->regs.rip;
+	/* The guest's view: its own value in the bits it owns, the read
+	 * shadow in the bits the mask gives to us. */
+	v->cr0 = (vmcs_read(GUEST_CR0) & ~vmx.cr0_mask) |
+		 (vmcs_read(CR0_READ_SHADOW) & vmx.cr0_mask);
+	v->cr4 = (vmcs_read(GUEST_CR4) & ~vmx.cr4_mask) |
+		 (vmcs_read(CR4_READ_SHADOW) & vmx.cr4_mask);
+	v->cr3 = vmcs_read(GUEST_CR3);
+	v->efer = vmcs_read(GUEST_IA32_EFER);
+}
+
+static void prepare_entry(struct vcpu *v, struct vmx_vcpu *hw)
+{
+	/* The core may have rebuilt the SLAT from scratch. */
+	if (v->vm->slat.root != hw->eptp_root) {
+		hw->eptp_root = v->vm->slat.root;
+		vmcs_write(EPT_POINTER, ept_pointer(hw->eptp_root));
+		ept_flush_eptp(ept_pointer(hw->eptp_root));
+	}
+	if (v->regs.rip != hw->exit_rip) {
+		u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+		if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+			vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+				   intr & ~(u64)(INTERRUPTIBILITY_STI |
+						 INTERRUPTIBILITY_MOV_SS));
+	}
+	vmcs_write(GUEST_RIP, v->regs.rip);
+	vmcs_write(GUEST_RSP, v->regs.rsp);
+	vmcs_write(GUEST_RFLAGS, v->regs.rflags);
+	/* The hypervisor takes no page faults, so nothing changes CR2
+	 * between here and the entry. */
+	if (read_cr2() != hw->cr2)
+		write_cr2(hw->cr2);
+}
+
+/* AMD's hypercall instruction, VMMCALL (0F 01 D9), #UDs on Intel; the
+ * guest ABI makes it a hypercall on both vendors. */
+#define VMMCALL_LEN 3
+static bool ud_is_vmmcall(struct vcpu *v, u32 info)
+{
+	u8 b[VMMCALL_LEN];
+
+	if ((info & INTR_INFO_VECTOR_MASK) != VEC_UD ||
+	    ((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) !=
+		    INTR_TYPE_HW_EXCEPTION ||
+	    guest_read_insn(v, b, sizeof(b)) < 0)
+		return false;
+	return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9;
+}
+
+static const char *virt_insn_name(u32 basic)
+{
+	switch (basic) {
+	case VMX_EXIT_GETSEC: return "GETSEC";
+	case VMX_EXIT_VMCLEAR: return "VMCLEAR";
+	case VMX_EXIT_VMLAUNCH: return "VMLAUNCH";
+	case VMX_EXIT_VMPTRLD: return "VMPTRLD";
+	case VMX_EXIT_VMPTRST: return "VMPTRST";
+	case VMX_EXIT_VMREAD: return "VMREAD";
+	case VMX_EXIT_VMRESUME: return "VMRESUME";
+	case VMX_EXIT_VMWRITE: return "VMWRITE";
+	case VMX_EXIT_VMXOFF: return "VMXOFF";
+	case VMX_EXIT_VMXON: return "VMXON";
+	case VMX_EXIT_INVEPT: return "INVEPT";
+	case VMX_EXIT_INVVPID: return "INVVPID";
+	case VMX_EXIT_VMFUNC: return "VMFUNC";
+	default: return NULL;
+	}
+}
+
+/* Fills exit; false if the exit was handled here and the guest should
+ * simply be entered again. */
+static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
+{
+	bool insn = true;	/* caused by an instruction: length valid */
+	u64 qual;
+
+	exit->raw = basic;
+	switch (basic) {
+	case VMX_EXIT_CPUID:
+		exit->reason = EXIT_CPUID;
+		break;
+	case VMX_EXIT_HLT:
+		exit->reason = EXIT_HLT;
+		break;
+	case VMX_EXIT_VMCALL:
+		exit->reason = EXIT_HYPERCALL;
+		break;
+	case VMX_EXIT_IO_INSTRUCTION:
+		qual = vmcs_read(EXIT_QUALIFICATION);
+		exit->reason = EXIT_IO;
+		exit->io.port = (u16)(qual >> IO_QUAL_PORT_SHIFT);
+		exit->io.size = (u8)((qual & IO_QUAL_SIZE_MASK) + 1);
+		exit->io.in = qual & IO_QUAL_IN;
+		exit->io.string = qual & IO_QUAL_STRING;
+		exit->io.rep = qual & IO_QUAL_REP;
+		break;
+	case VMX_EXIT_RDMSR:
+	case VMX_EXIT_WRMSR:
+		exit->reason = basic == VMX_EXIT_RDMSR ? EXIT_MSR_READ
+						       : EXIT_MSR_WRITE;
+		exit->msr.index = (u32)v->regs.rcx;
+		break;
+	case VMX_EXIT_CR_ACCESS:
+		qual = vmcs_read(EXIT_QUALIFICATION);
+		if (handle_cr_access(v, qual))
+			return false;
+		exit->reason = EXIT_CR_ACCESS;
+		hv_log("vmx: %s: unemulated control-register access, "
+		       "qualification 0x%llx", v->vm->name,
+		       (unsigned long long)qual);
+		break;
+	case VMX_EXIT_EPT_VIOLATION:
+		insn = false;
+		qual = vmcs_read(EXIT_QUALIFICATION);
+		exit->reason = EXIT_SLAT_VIOLATION;
+		exit->slat.gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+		exit->slat.read = qual & EPT_QUAL_READ;
+		exit->slat.write = qual & EPT_QUAL_WRITE;
+		exit->slat.exec = qual & EPT_QUAL_EXEC;
+		exit->slat.present = qual & EPT_QUAL_PERMS_MASK;
+		break;
+	case VMX_EXIT_EPT_MISCONFIG: {
+		/* Our tables hold an entry the CPU cannot interpret: a bug in
+		 * the hypervisor, never the guest's doing. */
+		u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+		hv_log("vmx: %s: EPT misconfiguration at GPA 0x%llx, RIP 0x%llx",
+		       v->vm->name, (unsigned long long)gpa,
+		       (unsigned long long)v->regs.rip);
+		ept_dump_walk(&v->vm->slat, gpa);
+		panic("vmx: EPT misconfiguration for %s at GPA 0x%llx",
+		      v->vm->name, (unsigned long long)gpa);
+	}
+	case VMX_EXIT_TRIPLE_FAULT:
+		insn = false;
+		exit->reason = EXIT_SHUTDOWN;
+		break;
+	case VMX_EXIT_EXTERNAL_INTERRUPT:
+		/* Not acknowledged (vmx.c): still pending, for the core to
+		 * take through the hypervisor's IDT. */
+		insn = false;
+		exit->reason = EXIT_EXTINT;
+		break;
+	case VMX_EXIT_PREEMPTION_TIMER:
+		insn = false;
+		exit->reason = EXIT_TIMER;
+		break;
+	case VMX_EXIT_EXCEPTION_NMI: {
+		/* The guest's #UD (the only exception we intercept), or a
+		 * physical NMI or machine check. */
+		u32 info = (u32)vmcs_read(VM_EXIT_INTR_INFO);
+		insn = false;
+		if (ud_is_vmmcall(v, info)) {
+			exit->reason = EXIT_HYPERCALL;
+			exit->insn_len = VMMCALL_LEN;
+			break;
+		}
+		exit->reason = EXIT_EXCEPTION;
+		exit->exc.vector = (u8)(info & INTR_INFO_VECTOR_MASK);
+		exit->exc.has_error = info & INTR_INFO_DELIVER_CODE;
+		if (exit->exc.has_error)
+			exit->exc.error = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+		break;
+	}
+	default:
+		if (virt_insn_name(basic)) {
+			exit->reason = EXIT_VIRT_INSN;
+			exit->insn.name = virt_insn_name(basic);
+			break;
+		}
+		insn = false;
+		exit->reason = EXIT_UNHANDLED;
+		exit->insn.name = vmx_exit_reason_name(basic);
+		hv_log("vmx: %s: exit %u (%s), qualification 0x%llx, RIP 0x%llx",
+		       v->vm->name, basic, vmx_exit_reason_name(basic),
+		       (unsigned long long)vmcs_read(EXIT_QUALIFICATION),
+		       (unsigned long long)v->regs.rip);
+		break;
+	}
+	if (insn)
+		exit->insn_len = (u32)vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	return true;
+}
+
+void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
+{
+	struct vmx_vcpu *hw = v->hw;
+
+	vmx_make_current(hw);
+	for (;;) {
+		prepare_entry(v, hw);
+		enum vmx_status st = vmx_enter(&v->regs, hw->launched);
+
+		*exit = (struct vm_exit){ .reason = EXIT_NONE };
+		if (st != VMX_OK) {
+			/* The entry never started: the VMCS names the reason. */
+			vmx_report_vmfail(hw->launched ? "VMRESUME" : "VMLAUNCH",
+					  st);
+			exit->reason = EXIT_ENTRY_FAILED;
+			return;
+		}
+		u32 reason = (u32)vmcs_read(VM_EXIT_REASON);
+		save_guest_state(v, hw);
+		if (reason & EXIT_REASON_ENTRY_FAILURE) {
+			/* Guest state was refused after the checks on
+			 * controls and host state passed (SDM 26.8). */
+			vmx_report_entry_failure(reason);
+			exit->reason = EXIT_ENTRY_FAILED;
+			exit->raw = reason & EXIT_REASON_BASIC_MASK;
+			return;
+		}
+		hw->launched = true;
+		requeue_interrupted_event();
+		if (decode_exit(v, reason & EXIT_REASON_BASIC_MASK, exit))
+			return;
+	}
+}
