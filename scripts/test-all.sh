@@ -4,7 +4,8 @@
 #   1. host unit tests (build/tests/*)
 #   2. the guest kernel natively under QEMU (no hypervisor)
 #   3. boot scenarios on QEMU/OVMF (SVM) and Bochs/GRUB (VMX)
-#   4. a scripted GDB session against QEMU
+#   4. the same scenario's output on both backends, compared
+#   5. a scripted GDB session against QEMU
 # Every check prints one PASS:/FAIL: line; a section that dies without
 # saying why counts as a failure of its own.
 set -uo pipefail
@@ -32,6 +33,9 @@ section() {
 section "host unit tests" scripts/run-unit.sh "$build"/tests/*
 section "guest natively under QEMU" scripts/guest-native-test.sh
 section "boot scenarios" scripts/boot-test.sh -j 2 tests/boot/*.scn
+section "same output on SVM and VMX" scripts/compare-logs.sh vm-compare \
+	"$build/boot-tests/uefi-vm-compare/serial.txt" \
+	"$build/boot-tests/bochs-vm-compare/serial.txt"
 section "GDB session" scripts/gdb-test.sh
 
 pass=$(grep -c '^PASS:' "$all")
