@@ -15,6 +15,8 @@
 # optional:
 #   hv_elf=missing|bad-magic|segment-outside-ram|truncated  (UEFI path)
 #   qemu_mem=512M  bochs_megs=256  qemu_args=(...)
+#   interleaved=(vm0 vm1)  these VMs ran side by side: each one's output
+#                          starts before the other's ends
 #   loader_fails=1         the UEFI loader, not the hypervisor, reports the
 #                          failure: it returns to the firmware, so the
 #                          emulator is stopped once the result line is seen
@@ -43,7 +45,7 @@ run_one() {
 
 	local desc="" emulator=qemu cfg="" modules="guest.elf" timeout=60
 	local result=PASS hv_elf="" qemu_mem=512M bochs_megs=256 loader_fails=0
-	local -a must=() must_not=() qemu_args=()
+	local -a must=() must_not=() qemu_args=() interleaved=()
 	# shellcheck disable=SC1090
 	source "$scn"
 
@@ -164,6 +166,20 @@ run_one() {
 	done
 	for re in "${must_not[@]}"; do
 		grep -aEq -- "$re" "$log" && { fail "unexpected: $re"; return 1; }
+	done
+	local x y
+	for x in "${interleaved[@]}"; do
+		for y in "${interleaved[@]}"; do
+			[ "$x" = "$y" ] && continue
+			# first line of x before the last line of y
+			local fx ly
+			fx=$(grep -an "^\[$x\] " "$log" | head -n 1 | cut -d: -f1)
+			ly=$(grep -an "^\[$y\] " "$log" | tail -n 1 | cut -d: -f1)
+			if [ -z "$fx" ] || [ -z "$ly" ] || [ "$fx" -gt "$ly" ]; then
+				fail "[$x] output does not start before [$y] output ends: they did not run side by side"
+				return 1
+			fi
+		done
 	done
 	echo "PASS: boot:$name ($emulator, ${elapsed}s)" >&3
 	exec 3>&-
