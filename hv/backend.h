@@ -131,6 +131,11 @@ struct backend_ops {
 
 	/* Prints the vCPU's hardware state, for fatal-error reports. */
 	void (*dump)(struct vcpu *v);
+
+	/* Test hook (selftest=entry-failure, selftest=bad-control): breaks
+	 * the vCPU's guest state, or one of its controls, so that the next
+	 * entry fails; proves such failures are explained and contained. */
+	void (*break_state)(struct vcpu *v, bool controls);
 };
 
 /* The backend for this CPU, or NULL (with a reason) if there is none. */

@@ -24,6 +24,8 @@ static const char *const selftest_names[] = {
 	[SELFTEST_STACK_GUARD] = "stack-guard",
 	[SELFTEST_UD] = "ud",
 	[SELFTEST_PANIC] = "panic",
+	[SELFTEST_ENTRY_FAILURE] = "entry-failure",
+	[SELFTEST_BAD_CONTROL] = "bad-control",
 };
 
 const char *selftest_name(enum selftest t)
@@ -43,7 +45,8 @@ static int parse_selftest(struct hv_config *cfg, const char *val, size_t len,
 	}
 	fmt_snprintf(err, errlen,
 		     "selftest: unknown test '%.*s' (known: none null-read "
-		     "write-text exec-data stack-guard ud panic)",
+		     "write-text exec-data stack-guard ud panic "
+		     "entry-failure bad-control)",
 		     (int)len, val);
 	return -1;
 }

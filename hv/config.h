@@ -40,6 +40,8 @@ enum selftest {
 	SELFTEST_STACK_GUARD,	/* touch the boot stack's guard page */
 	SELFTEST_UD,		/* ud2: #UD */
 	SELFTEST_PANIC,		/* panic(): message and backtrace */
+	SELFTEST_ENTRY_FAILURE,	/* vm0's guest state broken: entry fails */
+	SELFTEST_BAD_CONTROL,	/* vm0's controls broken: entry fails */
 };
 
 /* How a VM is expected to end (a test scenario's verdict depends on it). */

@@ -378,6 +378,15 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 		vm_count++;
 	}
 
+	if (vm_count && (cfg->selftest == SELFTEST_ENTRY_FAILURE ||
+			 cfg->selftest == SELFTEST_BAD_CONTROL)) {
+		bool controls = cfg->selftest == SELFTEST_BAD_CONTROL;
+		hv_log("selftest %s: breaking vm0's %s; its first entry must "
+		       "fail, be explained, and stop vm0 alone",
+		       selftest_name(cfg->selftest),
+		       controls ? "controls" : "guest state");
+		backend->break_state(&vms[0].vcpu, controls);
+	}
 	run_loop(cfg);
 
 	kprintf("[hv] summary:\n[hv]   vm   end            resident-max  "

@@ -492,12 +492,13 @@ TEST(config_selftest_names)
 		CHECK_EQ(cfg.selftest, names[i].t);
 		CHECK_STR(selftest_name(names[i].t), names[i].name);
 	}
-	CHECK_STR(selftest_name((enum selftest)7), "?");
+	CHECK_STR(selftest_name((enum selftest)9), "?");
 	CHECK_STR(selftest_name((enum selftest)-1), "?");
 
 	CHECK_EQ(parse("selftest=boom"), -1);
 	CHECK_STR(err, "selftest: unknown test 'boom' (known: none null-read "
-		       "write-text exec-data stack-guard ud panic)");
+		       "write-text exec-data stack-guard ud panic "
+		       "entry-failure bad-control)");
 	CHECK_EQ(parse("selftest=pani"), -1);	/* no prefix matching */
 	CHECK_EQ(parse("selftest=panic2"), -1);
 	CHECK_EQ(parse("selftest=UD"), -1);

@@ -504,6 +504,18 @@ static void svm_dump(struct vcpu *v)
 	dump_segment(v, "IDTR", VMCB_IDTR);
 }
 
+/* Test hook: a guest EFER without SVME, or VMRUN not intercepted; both
+ * fail VMRUN's consistency checks (APM 15.5.1). */
+static void svm_break_state(struct vcpu *v, bool controls)
+{
+	if (controls)
+		vmcb32_set(v, VMCB_INTERCEPT_MISC2,
+			   vmcb32_get(v, VMCB_INTERCEPT_MISC2) &
+				   ~INTERCEPT_VMRUN);
+	else
+		vmcb64_set(v, VMCB_EFER, vmcb64_get(v, VMCB_EFER) & ~EFER_SVME);
+}
+
 const struct backend_ops svm_backend = {
 	.name = "SVM+NPT",
 	.slat = &npt_format,
@@ -514,4 +526,5 @@ const struct backend_ops svm_backend = {
 	.inject_exception = svm_inject_exception,
 	.flush_slat = svm_flush_slat,
 	.dump = svm_dump,
+	.break_state = svm_break_state,
 };

@@ -392,6 +392,24 @@ static int vmx_enable(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Test hook: the guest's CS marked not present (an invalid-guest-state
+ * entry failure, exit reason 33), or an event to inject with the reserved
+ * interruption type 1 (a control-field check: VM-instruction error 7).
+ * SDM Vol. 3C 26.3.1.2 and 26.2.1.3.
+ */
+#define AR_PRESENT (1u << 7)
+#define INTR_INFO_VALID_RESERVED_TYPE ((1u << 31) | (1u << 8))
+static void vmx_break_state(struct vcpu *v, bool controls)
+{
+	vmx_make_current(v->hw);
+	if (controls)
+		vmcs_write(VM_ENTRY_INTR_INFO, INTR_INFO_VALID_RESERVED_TYPE);
+	else
+		vmcs_write(GUEST_CS_AR_BYTES,
+			   vmcs_read(GUEST_CS_AR_BYTES) & ~(u64)AR_PRESENT);
+}
+
 const struct backend_ops vmx_backend = {
 	.name = "VMX+EPT",
 	.slat = &ept_format,
@@ -402,4 +420,5 @@ const struct backend_ops vmx_backend = {
 	.inject_exception = vmx_inject_exception,
 	.flush_slat = ept_flush,
 	.dump = vmx_dump,
+	.break_state = vmx_break_state,
 };
