@@ -157,7 +157,7 @@ UNIT_hv_SRCS := tests/test_fmt.c tests/test_memmap.c tests/test_elf_check.c \
 # tests/fake_vmmem.c standing in for hv/vmmem.c; libc's string functions).
 UNIT_TESTS += mm
 UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
-	tests/fake_vmmem.c mm/p2m.c mm/slat.c hv/guest_load.c hv/fmt.c
+	tests/fake_vmmem.c mm/p2m.c mm/slat.c arch/x86/svm/npt.c hv/guest_load.c hv/fmt.c
 
 define unit_group
 $(BUILD)/tests/$(1): $$(patsubst %.c,$(BUILD)/host/%.o,tests/unit_main.c $$(UNIT_$(1)_SRCS))

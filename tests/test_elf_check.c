@@ -470,46 +470,6 @@ TEST(elf_huge_memsz_at_zero)
 	EXPECT_FAIL(check(), "segment 0: ");	/* any reason, but refused */
 }
 
-/*
- * Runs fn in a child process, so that a sanitizer abort fails this one test
- * instead of killing the whole run.  True if the child ran to the end with
- * all its checks passing; otherwise prints the sanitizer's headline.
- */
-static bool run_isolated(void (*fn)(void))
-{
-	int fds[2];
-	if (pipe(fds) != 0)
-		return false;
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0)
-		return false;
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		close(fds[0]);
-		fn();
-		fflush(stdout);
-		_exit(unit_failed_checks ? 3 : 0);
-	}
-	close(fds[1]);
-	char log[16384];
-	size_t got = 0;
-	ssize_t r;
-	while ((r = read(fds[0], log + got, sizeof(log) - 1 - got)) > 0)
-		got += (size_t)r;
-	close(fds[0]);
-	log[got] = 0;
-	int st;
-	waitpid(pid, &st, 0);
-	bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	if (!ok)
-		for (char *line = strtok(log, "\n"); line;
-		     line = strtok(NULL, "\n"))
-			if (strstr(line, "ERROR:") || strstr(line, "runtime error"))
-				printf("  child: %s\n", line);
-	return ok;
-}
 
 static void misaligned_phoff(void)
 {
@@ -530,5 +490,5 @@ static void misaligned_phoff(void)
  */
 TEST(elf_misaligned_phoff_no_ub)
 {
-	CHECK(run_isolated(misaligned_phoff));
+	CHECK(unit_run_isolated(misaligned_phoff));
 }

@@ -75,48 +75,6 @@ static void same_at(int line, const char *fmt, ...)
 		_Pragma("GCC diagnostic pop")                               \
 	} while (0)
 
-/*
- * Runs fn in a child process, so that a sanitizer abort (an out-of-bounds
- * read, say) fails this one test instead of killing the whole run.  Returns
- * true if the child ran to the end with all its checks passing; otherwise
- * prints the sanitizer's headline from the child's stderr.
- */
-static bool run_isolated(void (*fn)(void))
-{
-	int fds[2];
-	if (pipe(fds) != 0)
-		return false;
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0)
-		return false;
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		close(fds[0]);
-		fn();
-		fflush(stdout);
-		_exit(unit_failed_checks ? 3 : 0);
-	}
-	close(fds[1]);
-	char log[16384];
-	size_t got = 0;
-	ssize_t r;
-	while ((r = read(fds[0], log + got, sizeof(log) - 1 - got)) > 0)
-		got += (size_t)r;
-	close(fds[0]);
-	log[got] = 0;
-	int st;
-	waitpid(pid, &st, 0);
-	bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	if (!ok)
-		for (char *line = strtok(log, "\n"); line;
-		     line = strtok(NULL, "\n"))
-			if (strstr(line, "ERROR:") || strstr(line, "runtime error") ||
-			    strstr(line, "    #0 ") || strstr(line, "    #1 "))
-				printf("  child: %s\n", line);
-	return ok;
-}
 
 /* fmt_snprintf into a big buffer; returns the buffer (static, per call). */
 static char fmt_buf[512];
@@ -311,7 +269,7 @@ static void precision_bounds_read(void)
 
 TEST(fmt_precision_bounds_string_read)
 {
-	CHECK(run_isolated(precision_bounds_read));
+	CHECK(unit_run_isolated(precision_bounds_read));
 }
 
 /* A NULL string prints "(null)", also under a width. */

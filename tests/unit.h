@@ -25,6 +25,14 @@ struct unit_test {
 void unit_register(struct unit_test *t);
 extern int unit_failed_checks;
 
+/*
+ * Runs fn in a child process, so that a sanitizer abort (an out-of-bounds
+ * read, say) fails the calling test instead of killing the whole run.
+ * True if the child ran to the end with all its checks passing; otherwise
+ * prints the sanitizer's headline from the child's stderr.
+ */
+int unit_run_isolated(void (*fn)(void));
+
 #define TEST(name)                                                          \
 	static void test_##name(void);                                      \
 	static struct unit_test unit_##name = { __FILE__, #name, test_##name, \

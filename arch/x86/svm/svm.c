@@ -18,6 +18,7 @@
  * is 0 the instruction length is known from the exit (CPUID 2, HLT 1,
  * VMMCALL 3, RDMSR/WRMSR 2) or, for IOIO, EXITINFO2 holds the next RIP.
  */
+#include "npt.h"
 #include "vmcb.h"
 #include "../cpu.h"
 #include "../cpufeat.h"
@@ -81,56 +82,6 @@ static inline void vmsave(u64 pa)
 {
 	__asm__ volatile("vmsave %%rax" : : "a"(pa) : "memory");
 }
-
-/* --- nested page table entries (the legacy long-mode format) ---------- */
-
-#define NPT_P (1ull << 0)
-#define NPT_RW (1ull << 1)
-#define NPT_US (1ull << 2)	/* NPT walks are user accesses: always set */
-#define NPT_NX (1ull << 63)
-#define NPT_ADDR 0x000ffffffffff000ull
-
-static u64 npt_make_table(u64 hpa)
-{
-	return hpa | NPT_P | NPT_RW | NPT_US;
-}
-
-static u64 npt_make_leaf(u64 hpa, unsigned perms)
-{
-	u64 e = hpa | NPT_P | NPT_US;
-
-	if (perms & SLAT_W)
-		e |= NPT_RW;
-	if (!(perms & SLAT_X))
-		e |= NPT_NX;
-	return e;
-}
-
-static bool npt_present(u64 e)
-{
-	return e & NPT_P;
-}
-
-static u64 npt_address(u64 e)
-{
-	return e & NPT_ADDR;
-}
-
-static unsigned npt_perms(u64 e)
-{
-	if (!(e & NPT_P))
-		return 0;
-	return SLAT_R | (e & NPT_RW ? SLAT_W : 0) | (e & NPT_NX ? 0 : SLAT_X);
-}
-
-static const struct slat_format npt_format = {
-	.name = "NPT",
-	.make_table = npt_make_table,
-	.make_leaf = npt_make_leaf,
-	.present = npt_present,
-	.address = npt_address,
-	.perms = npt_perms,
-};
 
 /* --- enabling SVM -------------------------------------------------------- */
 
