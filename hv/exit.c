@@ -174,7 +174,7 @@ static void handle_io(struct vm *vm, struct vm_exit *e)
 		return;
 	}
 	if (!e->io.in && port == EXIT_PORT) {
-		vm->exit_status = (int)val;
+		vm->exit_status = (int)(val & 0xff);	/* guest ABI: low 8 bits */
 		vm->state = VM_DONE;
 		hv_log("%s: exit port: status %d", vm->name, vm->exit_status);
 		return;
