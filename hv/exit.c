@@ -219,7 +219,8 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 		vm->stats.balloon_touched++;
 		p2m_set(&vm->p2m, gfn, P2M_UNPOPULATED, 0);
 	}
-	if (p2m_state(&vm->p2m, gfn) == P2M_PRIVATE)
+	if (p2m_state(&vm->p2m, gfn) == P2M_PRIVATE &&
+	    p2m_flag(&vm->p2m, gfn, P2M_MAPPED))
 		vm->stats.slat_rebuilds++;	/* dropped SLAT, kept data */
 	u64 hpa = vm_populate(vm, gfn, POP_SLAT);
 	if (!hpa) {
@@ -232,8 +233,10 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 	if (slat_map(&vm->slat, gfn * PAGE_SIZE, hpa, SLAT_RWX) < 0)
 		vm_stop(vm, "out of memory for %s tables at GPA 0x%llx",
 			backend->slat->name, (unsigned long long)gpa);
-	else
+	else {
 		vm->stats.slat_maps++;
+		p2m_set_flag(&vm->p2m, gfn, P2M_MAPPED);
+	}
 	/* A new entry over a non-present one needs no flush: no TLB can
 	 * hold a translation that did not exist. */
 }

@@ -28,6 +28,10 @@ enum p2m_state {
 /* A scratch bit for one operation over a list of gfns (finding duplicates
  * without allocating); always clear between operations. */
 #define P2M_MARK 0x8ull
+/* Set once the page has been mapped in the SLAT since it was populated:
+ * a later violation on it means the SLAT was dropped and is rebuilt.
+ * p2m_set() clears it, as it does every flag. */
+#define P2M_MAPPED 0x10ull
 
 struct p2m {
 	u64 *entries;
@@ -47,6 +51,16 @@ static inline void p2m_mark(struct p2m *p, u64 gfn, bool on)
 {
 	p->entries[gfn] = on ? p->entries[gfn] | P2M_MARK
 			     : p->entries[gfn] & ~P2M_MARK;
+}
+
+static inline bool p2m_flag(const struct p2m *p, u64 gfn, u64 flag)
+{
+	return p->entries[gfn] & flag;
+}
+
+static inline void p2m_set_flag(struct p2m *p, u64 gfn, u64 flag)
+{
+	p->entries[gfn] |= flag;
 }
 
 static inline enum p2m_state p2m_state(const struct p2m *p, u64 gfn)

@@ -345,3 +345,25 @@ TEST(p2m_random_vs_reference)
 	free(st);
 	free(ref);
 }
+
+/* P2M_MAPPED survives nothing but itself: it does not disturb the state,
+ * value or counts, and any p2m_set (a new population, a balloon) clears
+ * it, so "mapped since populated" stays true to its name. */
+TEST(p2m_mapped_flag)
+{
+	static u64 store[4];
+	struct p2m p;
+
+	p2m_init(&p, store, 4);
+	p2m_set(&p, 1, P2M_PRIVATE, 0x5000);
+	CHECK(!p2m_flag(&p, 1, P2M_MAPPED));
+	p2m_set_flag(&p, 1, P2M_MAPPED);
+	CHECK(p2m_flag(&p, 1, P2M_MAPPED));
+	CHECK_EQ(p2m_state(&p, 1), P2M_PRIVATE);
+	CHECK_EQ(p2m_value(&p, 1), 0x5000);
+	CHECK_EQ(p.count[P2M_PRIVATE], 1);
+	CHECK(!p2m_marked(&p, 1));
+	p2m_set(&p, 1, P2M_BALLOONED, 0);
+	CHECK(!p2m_flag(&p, 1, P2M_MAPPED));
+	CHECK(!p2m_flag(&p, 0, P2M_MAPPED));
+}
