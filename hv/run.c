@@ -179,13 +179,12 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		ok = vm->state == VM_STOPPED;
 	else
 		ok = vm->state == VM_DONE && vm->exit_status == d->expect_status;
-	if (vm->state == VM_DONE)
-		hv_log("%s: ended with status %d; expected %s%d: %s", vm->name,
-		       vm->exit_status,
-		       d->expect == EXPECT_STOPPED ? "a stop, not status " : "",
-		       d->expect == EXPECT_STOPPED ? vm->exit_status
-						   : d->expect_status,
-		       ok ? "ok" : "WRONG");
+	if (vm->state == VM_DONE && d->expect == EXPECT_STOPPED)
+		hv_log("%s: ended with status %d; expected a stop: WRONG",
+		       vm->name, vm->exit_status);
+	else if (vm->state == VM_DONE)
+		hv_log("%s: ended with status %d; expected %d: %s", vm->name,
+		       vm->exit_status, d->expect_status, ok ? "ok" : "WRONG");
 	else
 		hv_log("%s: stopped by the hypervisor (%s); expected %s: %s",
 		       vm->name, vm->stop_reason,
