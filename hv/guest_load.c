@@ -156,11 +156,33 @@ static int load_aout_kludge(struct load_ctx *c, const struct mb_header *h,
 			    bss_end - h->load_addr);
 }
 
+/* Program header i of either ELF class, widened to the 64-bit layout. */
+static struct elf64_phdr read_phdr(const struct load_ctx *c, bool is64,
+				   u64 phoff, int i)
+{
+	struct elf64_phdr p;
+
+	if (is64) {
+		memcpy(&p, c->image + phoff + i * sizeof(p), sizeof(p));
+	} else {
+		struct elf32_phdr q;
+		memcpy(&q, c->image + phoff + i * sizeof(q), sizeof(q));
+		p = (struct elf64_phdr){ .p_type = q.p_type,
+					 .p_offset = q.p_offset,
+					 .p_paddr = q.p_paddr,
+					 .p_filesz = q.p_filesz,
+					 .p_memsz = q.p_memsz };
+	}
+	return p;
+}
+
 static int load_elf(struct load_ctx *c, u64 *entry)
 {
 	const struct elf32_ehdr *e32 = (const void *)c->image;
 	const struct elf64_ehdr *e64 = (const void *)c->image;
-	int loaded = 0;
+	u64 phoff, phentsize;
+	int phnum, loaded = 0;
+	bool is64;
 
 	if (c->size < sizeof(*e64) || memcmp(c->image, ELFMAG, 4))
 		return fail(c, "neither ELF nor an a.out-kludge multiboot "
@@ -171,20 +193,10 @@ static int load_elf(struct load_ctx *c, u64 *entry)
 			return fail(c, "ELF32 machine %u / phentsize %u: not "
 				    "an i386 executable", e32->e_machine,
 				    e32->e_phentsize);
-		if ((u64)e32->e_phoff + (u64)e32->e_phnum *
-			    sizeof(struct elf32_phdr) > c->size)
-			return fail(c, "program headers beyond end of file");
-		for (int i = 0; i < e32->e_phnum; i++) {
-			struct elf32_phdr p;
-			memcpy(&p, c->image + e32->e_phoff + i * sizeof(p),
-			       sizeof(p));
-			if (p.p_type != PT_LOAD || !p.p_memsz)
-				continue;
-			if (load_segment(c, p.p_paddr, p.p_offset, p.p_filesz,
-					 p.p_memsz) < 0)
-				return -1;
-			loaded++;
-		}
+		is64 = false;
+		phoff = e32->e_phoff;
+		phnum = e32->e_phnum;
+		phentsize = sizeof(struct elf32_phdr);
 		*entry = e32->e_entry;
 	} else if (c->image[4] == ELFCLASS64) {
 		if (e64->e_machine != EM_X86_64 || e64->e_phentsize !=
@@ -192,25 +204,26 @@ static int load_elf(struct load_ctx *c, u64 *entry)
 			return fail(c, "ELF64 machine %u / phentsize %u: not "
 				    "an x86-64 executable", e64->e_machine,
 				    e64->e_phentsize);
-		if (e64->e_phoff > c->size ||
-		    (u64)e64->e_phnum * sizeof(struct elf64_phdr) >
-			    c->size - e64->e_phoff)
-			return fail(c, "program headers beyond end of file");
-		for (int i = 0; i < e64->e_phnum; i++) {
-			struct elf64_phdr p;
-			memcpy(&p, c->image + e64->e_phoff + i * sizeof(p),
-			       sizeof(p));
-			if (p.p_type != PT_LOAD || !p.p_memsz)
-				continue;
-			if (load_segment(c, p.p_paddr, p.p_offset, p.p_filesz,
-					 p.p_memsz) < 0)
-				return -1;
-			loaded++;
-		}
+		is64 = true;
+		phoff = e64->e_phoff;
+		phnum = e64->e_phnum;
+		phentsize = sizeof(struct elf64_phdr);
 		*entry = e64->e_entry;
 	} else {
 		return fail(c, "ELF class %u is neither 32- nor 64-bit",
 			    c->image[4]);
+	}
+	if (phoff > c->size || (u64)phnum * phentsize > c->size - phoff)
+		return fail(c, "program headers beyond end of file");
+
+	for (int i = 0; i < phnum; i++) {
+		struct elf64_phdr p = read_phdr(c, is64, phoff, i);
+		if (p.p_type != PT_LOAD || !p.p_memsz)
+			continue;
+		if (load_segment(c, p.p_paddr, p.p_offset, p.p_filesz,
+				 p.p_memsz) < 0)
+			return -1;
+		loaded++;
 	}
 	if (!loaded)
 		return fail(c, "no PT_LOAD segments");
