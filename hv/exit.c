@@ -195,9 +195,19 @@ static const char *access_name(const struct vm_exit *e)
 	return e->slat.exec ? "exec" : e->slat.write ? "write" : "read";
 }
 
+/*
+ * The guest touched a page its SLAT does not map (or maps without the
+ * right): outside RAM it is stopped; inside, mm/gmem.c decides what backs
+ * the page, and the answer is mapped.  A new leaf over a non-present entry
+ * owes no flush: no TLB can hold a translation that did not exist.
+ */
 static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 {
 	u64 gpa = e->slat.gpa, gfn = gpa / PAGE_SIZE;
+	unsigned access = (e->slat.read ? GMEM_READ : 0) |
+			  (e->slat.write ? GMEM_WRITE : 0) |
+			  (e->slat.exec ? GMEM_EXEC : 0);
+	struct gmem_answer a;
 
 	if (gpa >= vm->mem_bytes) {
 		vm_stop(vm, "access to non-RAM GPA 0x%llx (%s) at RIP 0x%llx",
@@ -205,40 +215,26 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 			(unsigned long long)vm->vcpu.regs.rip);
 		return;
 	}
-	if (e->slat.present) {
-		/* All our leaves grant full access: a permission fault on
-		 * one is a hypervisor bug, and retrying would loop. */
-		vm_stop(vm, "unexpected %s permission fault at GPA 0x%llx (%s) "
-			"at RIP 0x%llx", backend->slat->name,
-			(unsigned long long)gpa, access_name(e),
-			(unsigned long long)vm->vcpu.regs.rip);
-		return;
-	}
-	if (p2m_state(&vm->p2m, gfn) == P2M_BALLOONED) {
-		/* Guest ABI: it comes back as a zero page, and is counted. */
-		vm->stats.balloon_touched++;
-		p2m_set(&vm->p2m, gfn, P2M_UNPOPULATED, 0);
-	}
-	if (p2m_state(&vm->p2m, gfn) == P2M_PRIVATE &&
-	    p2m_flag(&vm->p2m, gfn, P2M_MAPPED))
-		vm->stats.slat_rebuilds++;	/* dropped SLAT, kept data */
-	u64 hpa = vm_populate(vm, gfn, POP_SLAT);
-	if (!hpa) {
+	switch (gmem_fault(&vm->mem, gfn, access, e->slat.present, &a)) {
+	case GMEM_MAP:
+		if (gmem_map(&vm->mem, gfn, &a) < 0)
+			vm_stop(vm, "out of memory for %s tables at GPA 0x%llx",
+				vm->mem.slat.fmt->name, (unsigned long long)gpa);
+		break;
+	case GMEM_NO_FRAME:
 		vm_stop(vm, "out of guest memory (pool %llu frames, %llu in use) "
 			"at GPA 0x%llx", (unsigned long long)guest_pool.nframes,
 			(unsigned long long)pool_used(&guest_pool),
 			(unsigned long long)gpa);
-		return;
+		break;
+	case GMEM_BAD_FAULT:
+		vm_stop(vm, "unexpected %s permission fault at GPA 0x%llx (%s) "
+			"at RIP 0x%llx: p2m says %s", vm->mem.slat.fmt->name,
+			(unsigned long long)gpa, access_name(e),
+			(unsigned long long)vm->vcpu.regs.rip,
+			p2m_state_name(p2m_state(&vm->mem.p2m, gfn)));
+		break;
 	}
-	if (slat_map(&vm->slat, gfn * PAGE_SIZE, hpa, SLAT_RWX) < 0)
-		vm_stop(vm, "out of memory for %s tables at GPA 0x%llx",
-			backend->slat->name, (unsigned long long)gpa);
-	else {
-		vm->stats.slat_maps++;
-		p2m_set_flag(&vm->p2m, gfn, P2M_MAPPED);
-	}
-	/* A new entry over a non-present one needs no flush: no TLB can
-	 * hold a translation that did not exist. */
 }
 
 static void handle_msr(struct vm *vm, struct vm_exit *e, bool write)
@@ -378,7 +374,7 @@ void exit_handle(struct vm *vm, struct vm_exit *e)
 	case EXIT_SLAT_MISCONFIG:
 		backend->dump(v);
 		vm_stop(vm, "%s misconfiguration at GPA 0x%llx: a hypervisor "
-			"bug", backend->slat->name,
+			"bug", vm->mem.slat.fmt->name,
 			(unsigned long long)e->slat.gpa);
 		break;
 	case EXIT_CR_ACCESS:

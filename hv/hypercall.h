@@ -21,6 +21,12 @@ enum hypercall {
 #define HC_ENOSYS 38
 #define HC_EINVAL 22
 #define HC_EFAULT 14
+#define HC_ENOMEM 12
+#define HC_E2BIG 7
+
+/* Most gfns one BALLOON_INFLATE/DEFLATE takes: the list is copied into the
+ * hypervisor in one piece (4 KiB), and one exit does bounded work. */
+#define HC_GFN_MAX 512
 
 /* Handles the call in vcpu->regs and leaves the result in RAX. */
 void hypercall_handle(struct vm *vm);

@@ -111,7 +111,7 @@ static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 	       "args '%s'", vm->name, m->name,
 	       (unsigned long long)(vm->mem_bytes / MiB),
 	       (unsigned long long)vm->vcpu.boot.entry,
-	       (unsigned long long)vm->stats.pages_loaded, d->args);
+	       (unsigned long long)vm->mem.st.loaded, d->args);
 	return 0;
 }
 
@@ -137,7 +137,8 @@ static void print_exits(const struct vm *vm)
  */
 static void vm_finish(struct vm *vm, const struct vm_decl *d)
 {
-	const struct p2m *p = &vm->p2m;
+	const struct gmem *g = &vm->mem;
+	const struct p2m *p = &g->p2m;
 	bool ok;
 
 	if (vm->line_len) {	/* a last line without its newline */
@@ -152,28 +153,31 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 	       "demand-zero %llu, by the hypervisor %llu), %llu ballooned",
 	       vm->name, (unsigned long long)(vm->mem_bytes / MiB),
 	       (unsigned long long)p->count[P2M_PRIVATE],
-	       (unsigned long long)vm->stats.pages_loaded,
-	       (unsigned long long)vm->stats.slat_populations,
-	       (unsigned long long)vm->stats.hv_populations,
+	       (unsigned long long)g->st.loaded,
+	       (unsigned long long)g->st.populated_slat,
+	       (unsigned long long)g->st.populated_hv,
 	       (unsigned long long)p->count[P2M_BALLOONED]);
 	/* Every violation should map exactly the page touched: a count that
 	 * differs means violations repeated or were refused (a stop). */
 	hv_log("%s %s: slat-violations %llu, pages mapped by them %llu "
 	       "(rebuilt from the p2m %llu after %llu drops); now %llu leaves "
 	       "in %llu table pages",
-	       vm->name, vm->slat.fmt->name,
+	       vm->name, g->slat.fmt->name,
 	       (unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
-	       (unsigned long long)vm->stats.slat_maps,
-	       (unsigned long long)vm->stats.slat_rebuilds,
+	       (unsigned long long)g->st.maps,
+	       (unsigned long long)g->st.rebuilds,
 	       (unsigned long long)vm->stats.slat_drops,
-	       (unsigned long long)vm->slat.leaves,
-	       (unsigned long long)vm->slat.tables);
+	       (unsigned long long)g->slat.leaves,
+	       (unsigned long long)g->slat.tables);
+	hv_log("%s TLB: %llu flushes owed and paid; %llu frames waited for "
+	       "one", vm->name, (unsigned long long)g->slat.flushes,
+	       (unsigned long long)g->st.deferred);
 
-	u64 diffs = vmmem_check_slat(vm);
+	u64 diffs = vmmem_check(vm);
 	hv_log("%s self-check: %s walk %s the p2m (%llu leaves, %llu "
-	       "differences)", vm->name, vm->slat.fmt->name,
+	       "differences)", vm->name, g->slat.fmt->name,
 	       diffs ? "DIFFERS FROM" : "matches",
-	       (unsigned long long)vm->slat.leaves, (unsigned long long)diffs);
+	       (unsigned long long)g->slat.leaves, (unsigned long long)diffs);
 
 	if (d->expect == EXPECT_STOPPED)
 		ok = vm->state == VM_STOPPED;
@@ -193,8 +197,8 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 	if (diffs)
 		ok = false;
 
+	vmmem_destroy(vm);	/* flushes through the vCPU: first */
 	backend->vcpu_destroy(&vm->vcpu);
-	vmmem_destroy(vm);
 	hv_log("%s: torn down; pool %llu of %llu frames free", vm->name,
 	       (unsigned long long)guest_pool.st.free,
 	       (unsigned long long)guest_pool.nframes);
@@ -233,8 +237,8 @@ static void print_stat(u64 t_ms)
 			"\"populated\":%llu,\"slat_violations\":%llu,"
 			"\"exits\":%llu,\"slices\":%llu,\"preemptions\":%llu}",
 			i ? "," : "", vm->id, state_name(vm),
-			(unsigned long long)vm->p2m.count[P2M_PRIVATE],
-			(unsigned long long)vm->stats.slat_populations,
+			(unsigned long long)vm->mem.p2m.count[P2M_PRIVATE],
+			(unsigned long long)vm->mem.st.populated_slat,
 			(unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
 			(unsigned long long)exits,
 			(unsigned long long)vm->stats.slices,
@@ -257,6 +261,7 @@ static void run_slice(struct vm *vm, u64 slice_us)
 	vm->yielded = false;
 	lapic_timer_arm(slice_us);
 	while (vm->state == VM_RUNNING && !vm->yielded) {
+		gmem_settle(&vm->mem);	/* pay any TLB flush owed first */
 		backend->vcpu_run(&vm->vcpu, &e);
 		exit_handle(vm, &e);
 		if (e.reason != EXIT_EXTINT && e.reason != EXIT_TIMER)
@@ -272,21 +277,19 @@ static void run_slice(struct vm *vm, u64 slice_us)
 
 /*
  * slat_drop=: throws away part of a VM's SLAT tables, to show they are
- * only a cache of the p2m.  The flush comes before anything can reuse the
- * freed table pages (the VM is not running; its ASID/VPID entries die with
- * the flush on its next entry).
+ * only a cache of the p2m.  The dropped tables wait for the flush the
+ * drop owes, which is paid before the VM's next entry (gmem_settle).
  */
 static void drop_slat(struct vm *vm)
 {
 	u64 span = 2 * MiB, chunks = (vm->mem_bytes + span - 1) / span;
 
 	if (vm->stats.slat_drops % 4 == 3)
-		slat_drop(&vm->slat, 0, 512 * GiB);	/* all of it */
+		slat_drop(&vm->mem.slat, 0, 512 * GiB);	/* all of it */
 	else
-		slat_drop(&vm->slat, (vm->stats.slat_drops % chunks) * span,
+		slat_drop(&vm->mem.slat, (vm->stats.slat_drops % chunks) * span,
 			  span);
 	vm->stats.slat_drops++;
-	backend->flush_slat(vm);
 }
 
 static void run_loop(const struct hv_config *cfg)
@@ -403,7 +406,7 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 			fmt_snprintf(end, sizeof(end), "stopped");
 		kprintf("[hv]   %-4s %-14s %-13llu %-11llu %-9llu %-7llu %s\n",
 			vm->name, end,
-			(unsigned long long)vm->stats.resident_max,
+			(unsigned long long)vm->mem.st.resident_max,
 			(unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
 			(unsigned long long)exits,
 			(unsigned long long)vm->stats.slices,

@@ -5,8 +5,7 @@
 #define HV_VM_H
 
 #include "backend.h"
-#include "../mm/p2m.h"
-#include "../mm/slat.h"
+#include "../mm/gmem.h"
 
 #define VM_MAX 8
 #define VM_NAME_MAX 8
@@ -46,19 +45,11 @@ struct vcpu {
 	void *hw;			/* the backend's per-vCPU state */
 };
 
+/* The VM's counters; those of its memory are in mem.st (mm/gmem.h). */
 struct vm_stats {
 	u64 exits[EXIT_REASON_COUNT];
-	u64 slat_populations;	/* pages populated by SLAT violations */
-	u64 slat_maps;		/* violations resolved by mapping a page */
-	u64 resident_max;	/* most pages resident at once */
 	u64 slat_drops;		/* SLAT subtrees thrown away (slat_drop=) */
-	u64 slat_rebuilds;	/* violations that re-mapped a page the p2m
-				   already had: the SLAT rebuilt from it */
-	u64 pages_loaded;	/* pages the loader wrote (image, boot info) */
-	u64 hv_populations;	/* pages populated by hypervisor writes */
 	u64 io_other;		/* I/O to ports nobody emulates */
-	u64 balloon_freed;	/* resident pages given up by inflating */
-	u64 balloon_touched;	/* ballooned pages the guest touched anyway */
 	u64 hypercalls;
 	u64 slices;		/* times the scheduler picked this vCPU */
 	u64 preemptions;	/* slices ended by the timer */
@@ -69,8 +60,7 @@ struct vm {
 	char name[VM_NAME_MAX];		/* "vm0" */
 	u64 mem_bytes;
 	u64 npages;
-	struct p2m p2m;
-	struct slat slat;
+	struct gmem mem;		/* p2m, SLAT, frames: mm/gmem.c */
 	struct vcpu vcpu;
 	enum vm_state state;
 	bool yielded;			/* HLT or YIELD: end the slice */

@@ -1,14 +1,15 @@
 /*
- * vmmem.c - the hypervisor's view of guest-physical memory.
+ * vmmem.c - the hypervisor's glue to guest memory (mm/gmem.c).
  *
- * The p2m (mm/p2m.c) says what every guest page is; the SLAT tables
- * (mm/slat.c, in the backend's EPT or NPT format) are derived from it on
- * demand, one 4 KiB leaf per guest page touched.  This file owns the glue:
- * frames for p2m arrays and tables come from the hypervisor's frame
- * allocator, guest RAM is reached through the identity map.
+ * mm/gmem.c owns every decision about a guest page.  This file supplies
+ * what it needs from the machine: the guest pool, frames for p2m arrays
+ * and SLAT tables from the hypervisor's frame allocator, the identity map
+ * to reach them, and the backend's TLB flush.  It also walks the guest's
+ * own page tables for the exit handlers.
  */
 #include "vmmem.h"
 #include "console.h"
+#include "exit.h"
 #include "finish.h"
 #include "fmt.h"
 #include "hvmem.h"
@@ -56,8 +57,14 @@ static void *table_ptr(void *ctx, u64 hpa)
 	return hv_ptr(hpa);
 }
 
-static const struct slat_env slat_env = { table_alloc, table_free,
-					  table_ptr, NULL };
+/* The backend's invalidation of every translation of this VM (INVEPT /
+ * its ASID's flush); mm/ calls it when a change it made owes one. */
+static void tlb_flush(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	backend->flush_slat(vm);
+}
 
 static u64 p2m_frames(const struct vm *vm)
 {
@@ -68,6 +75,8 @@ int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 	       size_t errlen)
 {
 	u64 pa = hv_frames_alloc(p2m_frames(vm), 1);
+	struct slat_env env = { table_alloc, table_free, table_ptr, tlb_flush,
+				vm };
 
 	if (!pa) {
 		fmt_snprintf(err, errlen,
@@ -77,10 +86,10 @@ int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 			     (unsigned long long)vm->npages);
 		return -1;
 	}
-	p2m_init(&vm->p2m, hv_ptr(pa), vm->npages);
-	if (slat_init(&vm->slat, fmt, &slat_env) < 0) {
+	if (gmem_init(&vm->mem, (unsigned)vm->id, vm->npages, hv_ptr(pa),
+		      &guest_pool, fmt, &env) < 0) {
 		hv_frames_free(pa, p2m_frames(vm));
-		vm->p2m.entries = NULL;
+		vm->mem.p2m.entries = NULL;
 		fmt_snprintf(err, errlen, "%s: no frame for the %s root",
 			     vm->name, fmt->name);
 		return -1;
@@ -90,86 +99,24 @@ int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 
 void vmmem_destroy(struct vm *vm)
 {
-	if (!vm->p2m.entries)
+	u64 *p2m = vm->mem.p2m.entries;
+
+	if (!p2m)
 		return;
-	slat_destroy(&vm->slat);
-	for (u64 gfn = 0; gfn < vm->npages; gfn++)
-		if (p2m_state(&vm->p2m, gfn) == P2M_PRIVATE) {
-			vm_release_frame(vm, p2m_value(&vm->p2m, gfn));
-			p2m_set(&vm->p2m, gfn, P2M_UNPOPULATED, 0);
-		}
-	hv_frames_free((u64)vm->p2m.entries, p2m_frames(vm));
-	vm->p2m.entries = NULL;
-}
-
-u64 vm_populate(struct vm *vm, u64 gfn, enum pop_reason why)
-{
-	if (p2m_state(&vm->p2m, gfn) == P2M_PRIVATE)
-		return p2m_value(&vm->p2m, gfn);
-
-	u64 hpa = pool_alloc(&guest_pool, (unsigned)vm->id, gfn);
-	if (!hpa)
-		return 0;
-	memset(hv_ptr(hpa), 0, PAGE_SIZE);	/* demand-zero */
-	p2m_set(&vm->p2m, gfn, P2M_PRIVATE, hpa);
-	vm->stats.resident_max = MAX(vm->stats.resident_max,
-				     vm->p2m.count[P2M_PRIVATE]);
-	if (why == POP_LOADER)
-		vm->stats.pages_loaded++;
-	else if (why == POP_SLAT)
-		vm->stats.slat_populations++;
-	else
-		vm->stats.hv_populations++;
-	return hpa;
-}
-
-void vm_release_frame(struct vm *vm, u64 hpa)
-{
-	if (pool_free(&guest_pool, hpa) < 0)
-		panic("%s: frame 0x%llx is not an allocated pool frame",
-		      vm->name, (unsigned long long)hpa);
+	gmem_destroy(&vm->mem);
+	hv_frames_free((u64)p2m, p2m_frames(vm));
 }
 
 int vm_write_phys(struct vm *vm, u64 gpa, const void *src, u64 len)
 {
-	const u8 *s = src;
-
-	if (!vm_in_ram(vm, gpa, len))
-		return -1;
-	while (len) {
-		u64 chunk = MIN(len, PAGE_SIZE - gpa % PAGE_SIZE);
-		u64 hpa = vm_populate(vm, gpa / PAGE_SIZE,
-				      vm->state == VM_LOADING ? POP_LOADER
-							      : POP_HV);
-		if (!hpa)
-			return -1;
-		memcpy(hv_ptr(hpa + gpa % PAGE_SIZE), s, chunk);
-		s += chunk;
-		gpa += chunk;
-		len -= chunk;
-	}
-	return 0;
+	return gmem_write(&vm->mem, gpa, src, len,
+			  vm->state == VM_LOADING ? GMEM_BY_LOADER
+						  : GMEM_BY_HV);
 }
 
 int vm_read_phys(struct vm *vm, u64 gpa, void *dst, u64 len)
 {
-	u8 *d = dst;
-
-	if (!vm_in_ram(vm, gpa, len))
-		return -1;
-	while (len) {
-		u64 chunk = MIN(len, PAGE_SIZE - gpa % PAGE_SIZE);
-		u64 gfn = gpa / PAGE_SIZE;
-		if (p2m_state(&vm->p2m, gfn) == P2M_PRIVATE)
-			memcpy(d, hv_ptr(p2m_value(&vm->p2m, gfn) +
-					 gpa % PAGE_SIZE), chunk);
-		else
-			memset(d, 0, chunk);
-		d += chunk;
-		gpa += chunk;
-		len -= chunk;
-	}
-	return 0;
+	return gmem_read(&vm->mem, gpa, dst, len);
 }
 
 /* Guest page-table entry bits (the guest's own tables, SDM Vol. 3A 4.5). */
@@ -217,64 +164,19 @@ int guest_read_insn(struct vcpu *v, u8 *dst, u64 len)
 	return 0;
 }
 
-struct check_ctx {
-	struct vm *vm;
-	u64 leaves, differences;
-};
-
-static void check_leaf(void *arg, u64 gpa, u64 entry)
+static void check_report(void *ctx, const char *fmt, ...)
 {
-	struct check_ctx *c = arg;
-	struct vm *vm = c->vm;
-	const struct slat_format *f = vm->slat.fmt;
-	u64 gfn = gpa / PAGE_SIZE;
+	const struct vm *vm = ctx;
+	char line[200];
+	va_list ap;
 
-	c->leaves++;
-	if (gfn >= vm->npages) {
-		hv_log("%s: self-check: %s maps GPA 0x%llx beyond RAM", vm->name,
-		       f->name, (unsigned long long)gpa);
-		c->differences++;
-	} else if (p2m_state(&vm->p2m, gfn) != P2M_PRIVATE ||
-		   f->address(entry) != p2m_value(&vm->p2m, gfn) ||
-		   f->perms(entry) != SLAT_RWX) {
-		hv_log("%s: self-check: GPA 0x%llx: %s entry 0x%llx, p2m says "
-		       "%s 0x%llx", vm->name, (unsigned long long)gpa, f->name,
-		       (unsigned long long)entry,
-		       p2m_state_name(p2m_state(&vm->p2m, gfn)),
-		       (unsigned long long)p2m_value(&vm->p2m, gfn));
-		c->differences++;
-	}
+	va_start(ap, fmt);
+	fmt_vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	hv_log("%s: %s", vm->name, line);
 }
 
-u64 vmmem_check_slat(struct vm *vm)
+u64 vmmem_check(struct vm *vm)
 {
-	struct check_ctx c = { vm, 0, 0 };
-
-	/* The p2m and the pool's records must agree on who owns what. */
-	for (u64 gfn = 0; gfn < vm->npages; gfn++) {
-		if (p2m_state(&vm->p2m, gfn) != P2M_PRIVATE)
-			continue;
-		u64 hpa = p2m_value(&vm->p2m, gfn);
-		struct frame_meta *m = pool_meta(&guest_pool, hpa);
-		if (!m || m->state != FRAME_PRIVATE ||
-		    m->owner != (u64)vm->id + 1 || m->gfn != gfn) {
-			hv_log("%s: self-check: gfn 0x%llx -> frame 0x%llx, but "
-			       "the pool says owner %d gfn 0x%llx state %d",
-			       vm->name, (unsigned long long)gfn,
-			       (unsigned long long)hpa,
-			       m ? (int)m->owner - 1 : -1,
-			       m ? (unsigned long long)m->gfn : 0ull,
-			       m ? (int)m->state : -1);
-			c.differences++;
-		}
-	}
-
-	slat_for_each_leaf(&vm->slat, check_leaf, &c);
-	if (c.leaves != vm->slat.leaves) {
-		hv_log("%s: self-check: walked %llu leaves, counter says %llu",
-		       vm->name, (unsigned long long)c.leaves,
-		       (unsigned long long)vm->slat.leaves);
-		c.differences++;
-	}
-	return c.differences;
+	return gmem_check(&vm->mem, check_report, vm);
 }

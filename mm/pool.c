@@ -10,7 +10,9 @@
  * make good on.
  *
  * Invariant: every frame is either FRAME_FREE and on the free list exactly
- * once, or owned (owner != 0) and on no list; st.free counts the list.
+ * once, or in use and not on the free list (a FRAME_STALE one is on its
+ * VM's list of frames waiting for a TLB flush, mm/gmem.c); st.free counts
+ * the free list.
  */
 #include "pool.h"
 

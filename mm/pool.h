@@ -12,6 +12,8 @@ enum frame_state {
 	FRAME_FREE = 0,
 	FRAME_PRIVATE,		/* one guest page of one VM */
 	FRAME_SHARED,		/* several guest pages, read-only (sharing) */
+	FRAME_STALE,		/* released, waiting for the TLB flush that
+				   makes it unreachable (mm/gmem.c) */
 };
 
 /*

@@ -7,9 +7,15 @@
  * only ever create 4 KiB leaves, so every walk is four steps.
  *
  * The tables are a cache of the p2m (mm/p2m.c): slat_drop() may throw any
- * part away, and the next SLAT violations rebuild it.  Empty tables are
- * freed by slat_drop() and slat_destroy() only, never behind the caller's
- * back, because the caller decides when the TLB has been flushed.
+ * part away, and the next SLAT violations rebuild it.
+ *
+ * Flushing is owed, not done: every removal or weakening of a present
+ * entry sets s->flush_owed, and a table page taken out of the tree goes on
+ * s->stale_tables instead of back to its allocator, because the CPU's
+ * paging-structure caches may still walk through it.  slat_flush() calls
+ * the backend's flush and only then frees those pages.  The list is linked
+ * through entry 0 of each stale page: a page address has bits 11:0 clear,
+ * which every format reads as a non-present entry.
  */
 #include "slat.h"
 
@@ -69,6 +75,12 @@ int slat_map(struct slat *s, u64 gpa, u64 hpa, unsigned perms)
 	u64 old = *e;
 	*e = s->fmt->make_leaf(hpa, perms);
 	s->leaves += (u64)s->fmt->present(*e) - (u64)s->fmt->present(old);
+	/* A TLB may hold the old translation: another frame, or a right
+	 * this entry no longer grants, must not outlive the change. */
+	if (s->fmt->present(old) &&
+	    (s->fmt->address(old) != s->fmt->address(*e) ||
+	     (s->fmt->perms(old) & ~s->fmt->perms(*e))))
+		s->flush_owed = true;
 	return 0;
 }
 
@@ -80,6 +92,7 @@ bool slat_unmap(struct slat *s, u64 gpa)
 		return false;
 	*e = 0;
 	s->leaves--;
+	s->flush_owed = true;
 	return true;
 }
 
@@ -116,7 +129,19 @@ void slat_for_each_leaf(const struct slat *s,
 	each_leaf(s, s->root, LEVELS, 0, fn, ctx);
 }
 
-/* Frees the table at hpa (a level-`level` table) and everything below. */
+/* Takes a table page out of the tree: it waits for the next flush. */
+static void retire_table(struct slat *s, u64 hpa)
+{
+	u64 *t = table(s, hpa);
+
+	t[0] = s->stale_tables;	/* bits 11:0 clear: not present */
+	s->stale_tables = hpa;
+	s->nstale_tables++;
+	s->tables--;
+	s->flush_owed = true;
+}
+
+/* Retires the table at hpa (a level-`level` table) and everything below. */
 static void free_tree(struct slat *s, u64 hpa, int level)
 {
 	u64 *t = table(s, hpa);
@@ -130,8 +155,7 @@ static void free_tree(struct slat *s, u64 hpa, int level)
 			s->leaves--;
 		t[i] = 0;
 	}
-	s->env.free_table(s->env.ctx, hpa);
-	s->tables--;
+	retire_table(s, hpa);
 }
 
 /* Drops [gpa, end) within the level-`level` table t covering base.. */
@@ -147,6 +171,7 @@ static void drop_range(struct slat *s, u64 *t, int level, u64 base, u64 gpa,
 		if (level == 1) {
 			t[i] = 0;
 			s->leaves--;
+			s->flush_owed = true;
 		} else if (gpa <= lo && hi <= end) {
 			free_tree(s, s->fmt->address(t[i]), level - 1);
 			t[i] = 0;
@@ -162,9 +187,27 @@ void slat_drop(struct slat *s, u64 gpa, u64 size)
 	drop_range(s, table(s, s->root), LEVELS, 0, gpa, gpa + size);
 }
 
+void slat_flush(struct slat *s)
+{
+	if (!s->flush_owed)
+		return;
+	s->env.flush(s->env.ctx);
+	s->flush_owed = false;
+	s->flushes++;
+	while (s->stale_tables) {
+		u64 hpa = s->stale_tables;
+		u64 *t = table(s, hpa);
+		s->stale_tables = t[0];
+		t[0] = 0;	/* back to a zeroed page */
+		s->env.free_table(s->env.ctx, hpa);
+		s->nstale_tables--;
+	}
+}
+
 void slat_destroy(struct slat *s)
 {
 	if (s->root)
 		free_tree(s, s->root, LEVELS);
 	s->root = 0;
+	slat_flush(s);
 }

@@ -8,20 +8,39 @@
 
 #include "../hv/backend.h"
 
-/* Where table pages come from, and how to reach one by its address. */
+/*
+ * Where table pages come from, how to reach one by its address, and how to
+ * invalidate every translation the CPU may have cached from these tables
+ * (the backend's INVEPT / ASID flush for this VM).
+ */
 struct slat_env {
 	u64 (*alloc_table)(void *ctx);	/* a zeroed page, or 0 */
 	void (*free_table)(void *ctx, u64 hpa);
 	void *(*ptr)(void *ctx, u64 hpa);	/* identity in the hypervisor */
+	void (*flush)(void *ctx);
 	void *ctx;
 };
 
+/*
+ * The TLB rule as a mechanism: every change that removes or weakens a
+ * present entry sets flush_owed, and table pages taken out of the tree
+ * wait on a list (stale_tables) instead of being freed.  slat_flush() pays
+ * the debt: it calls env.flush and only then frees the stale tables.  Until
+ * then no frame or table a stale translation could reach is reused,
+ * whatever the caller does (mm/gmem.c holds guest frames back the same
+ * way).  This relies on one physical CPU: see docs/hypervisor.md.
+ */
 struct slat {
 	const struct slat_format *fmt;
 	struct slat_env env;
 	u64 root;		/* host physical address of the top table */
-	u64 tables;		/* table pages in use, root included */
+	u64 tables;		/* table pages in the tree, root included */
 	u64 leaves;		/* present 4 KiB leaf entries */
+	bool flush_owed;	/* a present entry changed since the last flush */
+	u64 stale_tables;	/* list of table pages out of the tree, linked
+				   through their first entry; 0 = empty */
+	u64 nstale_tables;
+	u64 flushes;		/* flushes paid */
 };
 
 /* 0, or -1 if the root table cannot be allocated. */
@@ -30,11 +49,12 @@ int slat_init(struct slat *s, const struct slat_format *fmt,
 
 /* Maps the 4 KiB page at gpa to hpa.  0, or -1 if a table page could not
  * be allocated: no mapping changed then, though tables created on the way
- * stay (empty, counted, and used by the next map). */
+ * stay (empty, counted, and used by the next map).  Replacing a present
+ * leaf with another frame or fewer permissions owes a flush. */
 int slat_map(struct slat *s, u64 gpa, u64 hpa, unsigned perms);
 
-/* Removes the mapping of gpa; true if one was present.  The caller owes the
- * TLB flush before reusing the old frame. */
+/* Removes the mapping of gpa; true if one was present (a flush is then
+ * owed). */
 bool slat_unmap(struct slat *s, u64 gpa);
 
 /* The leaf entry for gpa if present. */
@@ -46,10 +66,14 @@ void slat_for_each_leaf(const struct slat *s,
 
 /* Drops every mapping of [gpa, gpa + size) with the tables below it; size
  * and gpa aligned to the span of one table entry at some level (4 KiB,
- * 2 MiB, 1 GiB, 512 GiB). */
+ * 2 MiB, 1 GiB, 512 GiB).  The tables wait for the flush. */
 void slat_drop(struct slat *s, u64 gpa, u64 size);
 
-/* Frees every table page. */
+/* Pays an owed flush (env.flush), then frees the stale tables.  Cheap when
+ * nothing is owed: the core calls it before every VM entry. */
+void slat_flush(struct slat *s);
+
+/* Drops every mapping, flushes, and frees every table page, the root too. */
 void slat_destroy(struct slat *s);
 
 #endif

@@ -97,7 +97,7 @@ static const unsigned good_perms[] = {
 static struct {
 	u64 *page[MAX_TABLES];	/* by index; NULL once freed */
 	u32 next;		/* indices are never reused */
-	u64 live, allocs, frees;
+	u64 live, allocs, frees, flushes;
 	u64 bad_frees, bad_ptrs, exhausted, failures;
 	long fail_in;		/* allocations that still succeed; -1: all */
 } fe;
@@ -166,10 +166,17 @@ static void *fe_ptr(void *ctx, u64 hpa)
 	return fe.page[i];
 }
 
+static void fe_flush(void *ctx)
+{
+	(void)ctx;
+	fe.flushes++;
+}
+
 static const struct slat_env env = {
 	.alloc_table = fe_alloc,
 	.free_table = fe_free,
 	.ptr = fe_ptr,
+	.flush = fe_flush,
 	.ctx = &fe,
 };
 
@@ -190,6 +197,25 @@ static void fe_reset(void)
 		CHECK_EQ(fe.bad_ptrs, 0);                                   \
 		CHECK_EQ(fe.exhausted, 0);                                  \
 		CHECK_EQ(ept_misuse, 0);                                    \
+	} while (0)
+
+/*
+ * A drop owes a flush and holds its tables until it is paid: nothing was
+ * freed yet, `stale` tables wait; slat_flush() calls the backend's flush
+ * once and only then frees exactly those.
+ */
+#define CHECK_FLUSH_FREES(s, stale)                                         \
+	do {                                                                \
+		u64 frees0_ = fe.frees, flushes0_ = fe.flushes;             \
+		CHECK((s)->flush_owed);                                     \
+		CHECK_EQ((s)->nstale_tables, (stale));                      \
+		slat_flush(s);                                              \
+		CHECK_EQ(fe.flushes, flushes0_ + 1);                        \
+		CHECK_EQ(fe.frees, frees0_ + (stale));                      \
+		CHECK_EQ((s)->nstale_tables, 0);                            \
+		CHECK(!(s)->flush_owed);                                    \
+		slat_flush(s);	/* nothing owed: no second flush */         \
+		CHECK_EQ(fe.flushes, flushes0_ + 1);                        \
 	} while (0)
 
 static u64 *tbl(u64 hpa)
@@ -314,7 +340,8 @@ static void check_consistent_at(int line, const struct slat *s)
 	static struct tree t;
 	get_tree(s, &t);
 	struct leaves l = leaves_of(s);
-	if (t.errors || t.tables != s->tables || t.tables != fe.live ||
+	if (t.errors || t.tables != s->tables ||
+	    t.tables + s->nstale_tables != fe.live ||
 	    t.leaves != s->leaves || l.n != s->leaves || !l.ascending) {
 		printf("  %s:%d: %s: tree errors %llu, tables %llu found / "
 		       "%llu counted / %llu live, leaves %llu found / %llu "
@@ -742,6 +769,8 @@ TEST(slat_drop_2m)
 		map_all(&s, g, 5);
 		CHECK_EQ(s.tables, 6);
 		slat_drop(&s, 0x200000, 2 * MiB);
+		CHECK_EQ(fe.frees, 0);
+		CHECK_FLUSH_FREES(&s, 1);
 		CHECK_EQ(fe.frees, 1);
 		CHECK_EQ(s.tables, 5);
 		CHECK_EQ(s.leaves, 2);
@@ -788,6 +817,8 @@ TEST(slat_drop_1g)
 		 * for GiB 2. */
 		CHECK_EQ(s.tables, 10);
 		slat_drop(&s, 0x40000000, GiB);
+		CHECK_EQ(fe.frees, 0);
+		CHECK_FLUSH_FREES(&s, 4);
 		CHECK_EQ(fe.frees, 4);
 		CHECK_EQ(s.tables, 6);
 		CHECK_EQ(s.leaves, 2);
@@ -818,6 +849,8 @@ TEST(slat_drop_512g_and_everything)
 		 * [1T, 1.5T): L3+L2+L1. */
 		CHECK_EQ(s.tables, 1 + 3 + 7 + 3);
 		slat_drop(&s, 0x8000000000ull, 512 * GiB);
+		CHECK_EQ(fe.frees, 0);
+		CHECK_FLUSH_FREES(&s, 7);
 		CHECK_EQ(fe.frees, 7);
 		CHECK_EQ(s.tables, 7);
 		CHECK_EQ(s.leaves, 2);
@@ -833,6 +866,7 @@ TEST(slat_drop_512g_and_everything)
 		slat_drop(&s, 0, 1ull << 48);
 		CHECK_EQ(s.tables, 1);
 		CHECK_EQ(s.leaves, 0);
+		CHECK_FLUSH_FREES(&s, 6);
 		CHECK_EQ(fe.live, 1);
 		for (int i = 0; i < 512; i++)
 			CHECK_EQ(tbl(s.root)[i], 0);
@@ -870,12 +904,15 @@ TEST(slat_drop_partial_spans)
 		CHECK_UNMAPPED(&s, 0x1ff000);
 		CHECK_UNMAPPED(&s, 0x200000);
 		CHECK_EQ(s.leaves, 6);
+		CHECK_FLUSH_FREES(&s, 0);	/* leaves only: still owed */
 		CHECK_EQ(fe.frees, 0);
 		map_all(&s, g + 2, 2);
 
 		/* [1 MiB, 1 GiB + 1 MiB): partial L1s at both ends, the
 		 * L1s for 2M and 1G-2M are inside and freed. */
 		slat_drop(&s, 0x100000, GiB);
+		CHECK_EQ(fe.frees, 0);
+		CHECK_FLUSH_FREES(&s, 2);
 		CHECK_EQ(fe.frees, 2);
 		CHECK_EQ(s.tables, 7);
 		CHECK_EQ(s.leaves, 3);
@@ -1185,7 +1222,8 @@ static int compare_with_model(const struct slat *s, int op)
 			break;
 		}
 	free(l.v);
-	if (s->tables != m.nt + 1 || fe.live != m.nt + 1 ||
+	if (s->tables != m.nt + 1 ||
+	    fe.live != m.nt + 1 + s->nstale_tables ||
 	    t.tables != m.nt + 1 || t.nkeys != m.nt ||
 	    memcmp(t.keys, m.t, m.nt * sizeof(u64)) != 0) {
 		printf("  op %d: %s: tables %llu counted / %llu live / %llu "
@@ -1306,4 +1344,44 @@ TEST(slat_ept_random_vs_model)
 TEST(slat_npt_random_vs_model)
 {
 	random_run(&npt, 6000);
+}
+
+/* Which changes owe a flush: removing a present leaf, or replacing it with
+ * another frame or fewer rights; a new leaf over nothing, the same leaf
+ * again, or more rights owe none (no TLB can hold a translation to
+ * something that was not mapped, or a stricter one that still holds). */
+TEST(slat_flush_owed_exactly_by_changes_a_tlb_may_hold)
+{
+	FOR_EACH_FORMAT(f) {
+		fe_reset();
+		struct slat s;
+		slat_init(&s, f, &env);
+		CHECK(!s.flush_owed);
+		CHECK_EQ(slat_map(&s, 0x5000, 0x7000, SLAT_R | SLAT_X), 0);
+		CHECK(!s.flush_owed);			/* new leaf */
+		CHECK_EQ(slat_map(&s, 0x5000, 0x7000, SLAT_R | SLAT_X), 0);
+		CHECK(!s.flush_owed);			/* the same again */
+		CHECK_EQ(slat_map(&s, 0x5000, 0x7000, SLAT_RWX), 0);
+		CHECK(!s.flush_owed);			/* more rights */
+		CHECK_EQ(slat_map(&s, 0x5000, 0x7000, SLAT_R | SLAT_X), 0);
+		CHECK(s.flush_owed);			/* write taken away */
+		slat_flush(&s);
+		CHECK_EQ(fe.flushes, 1);
+		CHECK_EQ(slat_map(&s, 0x5000, 0x8000, SLAT_R | SLAT_X), 0);
+		CHECK(s.flush_owed);			/* another frame */
+		slat_flush(&s);
+		CHECK(!slat_unmap(&s, 0x6000));
+		CHECK(!s.flush_owed);			/* nothing was there */
+		CHECK(slat_unmap(&s, 0x5000));
+		CHECK(s.flush_owed);			/* a leaf went away */
+		CHECK_EQ(s.nstale_tables, 0);
+		slat_flush(&s);
+		CHECK_EQ(fe.flushes, 3);
+		CHECK_EQ(fe.frees, 0);	/* unmapping never frees tables */
+		CHECK_CONSISTENT(&s);
+		slat_destroy(&s);
+		CHECK_EQ(fe.flushes, 4);	/* the tree went: flushed once */
+		CHECK_EQ(fe.live, 0);
+		CHECK_ENV_CLEAN();
+	}
 }

@@ -175,7 +175,7 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	/* Physical interrupts follow the host's RFLAGS.IF, not the guest's. */
 	vmcb64_set(v, VMCB_VINTR, VINTR_MASKING);
 	vmcb64_set(v, VMCB_NP_ENABLE, 1);
-	vmcb64_set(v, VMCB_N_CR3, vm->slat.root);
+	vmcb64_set(v, VMCB_N_CR3, vm->mem.slat.root);
 
 	/* State save area: Multiboot's 32-bit protected mode, paging off. */
 	set_segment(v, VMCB_CS, 0x08, ATTR_CODE32, 0xffffffff, 0);

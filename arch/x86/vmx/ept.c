@@ -172,7 +172,7 @@ void ept_flush_eptp(u64 eptp)
 
 void ept_flush(struct vm *vm)
 {
-	ept_flush_eptp(ept_pointer(vm->slat.root));
+	ept_flush_eptp(ept_pointer(vm->mem.slat.root));
 }
 
 void vpid_flush(u16 vpid)

@@ -137,7 +137,7 @@ static void setup_controls(struct vcpu *v, struct vmx_vcpu *hw)
 
 	if (vmx.vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, hw->vpid);
-	hw->eptp_root = v->vm->slat.root;
+	hw->eptp_root = v->vm->mem.slat.root;
 	vmcs_write(EPT_POINTER, ept_pointer(hw->eptp_root));
 
 	vmcs_write(CR0_GUEST_HOST_MASK, vmx.cr0_mask);
@@ -292,7 +292,7 @@ int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 			     VM_MAX);
 		return -1;
 	}
-	if (!v->vm->slat.root) {
+	if (!v->vm->mem.slat.root) {
 		fmt_snprintf(err, errlen, "VMX: vm%d has no EPT root", v->vm->id);
 		return -1;
 	}

@@ -268,8 +268,8 @@ static void save_guest_state(struct vcpu *v, struct vmx_vcpu *hw)
 static void prepare_entry(struct vcpu *v, struct vmx_vcpu *hw)
 {
 	/* The core may have rebuilt the SLAT from scratch. */
-	if (v->vm->slat.root != hw->eptp_root) {
-		hw->eptp_root = v->vm->slat.root;
+	if (v->vm->mem.slat.root != hw->eptp_root) {
+		hw->eptp_root = v->vm->mem.slat.root;
 		vmcs_write(EPT_POINTER, ept_pointer(hw->eptp_root));
 		ept_flush_eptp(ept_pointer(hw->eptp_root));
 	}
@@ -383,7 +383,7 @@ static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
 		hv_log("vmx: %s: EPT misconfiguration at GPA 0x%llx, RIP 0x%llx",
 		       v->vm->name, (unsigned long long)gpa,
 		       (unsigned long long)v->regs.rip);
-		ept_dump_walk(&v->vm->slat, gpa);
+		ept_dump_walk(&v->vm->mem.slat, gpa);
 		panic("vmx: EPT misconfiguration for %s at GPA 0x%llx",
 		      v->vm->name, (unsigned long long)gpa);
 	}

@@ -1,0 +1,361 @@
+/*
+ * gmem.c - guest-physical memory of one VM: every p2m transition, with the
+ * pool frame and the SLAT leaf that go with it.
+ *
+ *   p2m (the truth)  --derives-->  SLAT leaves (a cache, may be dropped)
+ *        |
+ *        +-- PRIVATE: one pool frame, whose record names (VM, gfn)
+ *        +-- SHARED, SWAPPED: not produced yet (sharing, swapping)
+ *        +-- UNPOPULATED, BALLOONED: no frame; read as zeros
+ *
+ * Transitions made here (design.md, Overcommit):
+ *   UNPOPULATED -> PRIVATE    first touch (gmem_fault) or a hv write
+ *   BALLOONED   -> PRIVATE    the same, counted as a touched balloon page
+ *   PRIVATE     -> BALLOONED  inflate (gmem_release)
+ *   BALLOONED   -> UNPOPULATED deflate (gmem_release)
+ *   any         -> gone       teardown (gmem_destroy)
+ *
+ * The TLB rule is a mechanism, not a habit of the callers: removing a leaf
+ * makes the SLAT owe a flush (mm/slat.c), and a frame released while a
+ * flush is owed waits on g->stale until gmem_settle() has paid it.  So no
+ * frame reaches the pool again while a stale translation could reach it.
+ */
+#include "gmem.h"
+
+static void *frame_ptr(struct gmem *g, u64 hpa)
+{
+	return g->slat.env.ptr(g->slat.env.ctx, hpa);
+}
+
+static void __noreturn not_built(struct gmem *g, u64 gfn, const char *what)
+{
+	panic("gmem: vm id %u gfn 0x%llx is %s, but %s does not exist yet",
+	      g->id, (unsigned long long)gfn,
+	      p2m_state_name(p2m_state(&g->p2m, gfn)), what);
+}
+
+int gmem_init(struct gmem *g, unsigned id, u64 npages, u64 *p2m_storage,
+	      struct pool *pool, const struct slat_format *fmt,
+	      const struct slat_env *env)
+{
+	*g = (struct gmem){ .id = id, .npages = npages, .pool = pool };
+	p2m_init(&g->p2m, p2m_storage, npages);
+	return slat_init(&g->slat, fmt, env);
+}
+
+/* --- frames --------------------------------------------------------------- */
+
+/* Hands a frame back: at once if no translation to it can survive, else
+ * onto the stale list until the flush. */
+static void frame_put(struct gmem *g, u64 hpa)
+{
+	struct frame_meta *m = pool_meta(g->pool, hpa);
+
+	if (!m || m->state != FRAME_PRIVATE)
+		panic("gmem: vm id %u releases 0x%llx, which is not a private "
+		      "pool frame", g->id, (unsigned long long)hpa);
+	if (!g->slat.flush_owed) {
+		pool_free(g->pool, hpa);
+		return;
+	}
+	m->state = FRAME_STALE;
+	m->link = g->stale;
+	g->stale = (u32)((hpa - g->pool->base) / PAGE_SIZE + 1);
+	g->nstale++;
+	g->st.deferred++;
+}
+
+void gmem_settle(struct gmem *g)
+{
+	if (!g->slat.flush_owed && !g->stale)
+		return;
+	slat_flush(&g->slat);	/* stale frames are safe once it is paid */
+	while (g->stale) {
+		u64 i = g->stale - 1;
+		g->stale = g->pool->meta[i].link;
+		pool_free(g->pool, g->pool->base + i * PAGE_SIZE);
+		g->nstale--;
+	}
+}
+
+/* A zeroed frame for gfn, now PRIVATE; 0 if the pool has none even after
+ * our own stale frames came back. */
+static u64 populate(struct gmem *g, u64 gfn, enum gmem_by by)
+{
+	u64 hpa = pool_alloc(g->pool, g->id, gfn);
+
+	if (!hpa && g->nstale) {
+		gmem_settle(g);
+		hpa = pool_alloc(g->pool, g->id, gfn);
+	}
+	if (!hpa)
+		return 0;
+	__builtin_memset(frame_ptr(g, hpa), 0, PAGE_SIZE);
+	if (p2m_state(&g->p2m, gfn) == P2M_BALLOONED)
+		g->st.balloon_touched++;	/* guest ABI: comes back zero */
+	p2m_set(&g->p2m, gfn, P2M_PRIVATE, hpa);
+	g->st.resident_max = MAX(g->st.resident_max,
+				 g->p2m.count[P2M_PRIVATE]);
+	if (by == GMEM_BY_LOADER)
+		g->st.loaded++;
+	else if (by == GMEM_BY_GUEST)
+		g->st.populated_slat++;
+	else
+		g->st.populated_hv++;
+	return hpa;
+}
+
+/* --- the guest's accesses ------------------------------------------------- */
+
+enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
+			     bool present, struct gmem_answer *answer)
+{
+	enum p2m_state st = p2m_state(&g->p2m, gfn);
+
+	switch (st) {
+	case P2M_PRIVATE:
+		/* Our PRIVATE leaves grant everything: a permission fault on
+		 * one is a bug, and mapping it again would loop. */
+		if (present)
+			return GMEM_BAD_FAULT;
+		if (p2m_flag(&g->p2m, gfn, P2M_MAPPED))
+			g->st.rebuilds++;	/* dropped SLAT, kept data */
+		break;
+	case P2M_UNPOPULATED:
+	case P2M_BALLOONED:
+		if (present)
+			return GMEM_BAD_FAULT;	/* no leaf can exist */
+		if (!populate(g, gfn, GMEM_BY_GUEST))
+			return GMEM_NO_FRAME;
+		break;
+	case P2M_SHARED:
+		if (access & GMEM_WRITE)
+			not_built(g, gfn, "copy-on-write");
+		if (present)
+			return GMEM_BAD_FAULT;
+		*answer = (struct gmem_answer){ p2m_value(&g->p2m, gfn),
+						SLAT_R | SLAT_X };
+		return GMEM_MAP;
+	case P2M_SWAPPED:
+	default:
+		not_built(g, gfn, "swap-in");
+	}
+	*answer = (struct gmem_answer){ p2m_value(&g->p2m, gfn), SLAT_RWX };
+	return GMEM_MAP;
+}
+
+int gmem_map(struct gmem *g, u64 gfn, const struct gmem_answer *answer)
+{
+	if (slat_map(&g->slat, gfn * PAGE_SIZE, answer->hpa, answer->perms) < 0)
+		return -1;
+	p2m_set_flag(&g->p2m, gfn, P2M_MAPPED);
+	g->st.maps++;
+	return 0;
+}
+
+/* --- the hypervisor's accesses -------------------------------------------- */
+
+int gmem_read(struct gmem *g, u64 gpa, void *dst, u64 len)
+{
+	u8 *d = dst;
+
+	if (!gmem_in_ram(g, gpa, len))
+		return -1;
+	while (len) {
+		u64 chunk = MIN(len, PAGE_SIZE - gpa % PAGE_SIZE);
+		u64 gfn = gpa / PAGE_SIZE;
+		switch (p2m_state(&g->p2m, gfn)) {
+		case P2M_PRIVATE:
+		case P2M_SHARED:
+			__builtin_memcpy(d, (u8 *)frame_ptr(g, p2m_value(&g->p2m,
+						gfn)) + gpa % PAGE_SIZE, chunk);
+			break;
+		case P2M_UNPOPULATED:
+		case P2M_BALLOONED:
+			__builtin_memset(d, 0, chunk);
+			break;
+		case P2M_SWAPPED:
+		default:
+			not_built(g, gfn, "swap-in");
+		}
+		d += chunk;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int gmem_write(struct gmem *g, u64 gpa, const void *src, u64 len,
+	       enum gmem_by by)
+{
+	const u8 *s = src;
+	u64 first = gpa / PAGE_SIZE, need = 0;
+
+	if (!gmem_in_ram(g, gpa, len))
+		return -1;
+	if (!len)
+		return 0;
+	u64 last = (gpa + len - 1) / PAGE_SIZE;
+
+	/* First make sure every page can take the bytes, so that a failure
+	 * leaves nothing half written. */
+	for (u64 gfn = first; gfn <= last; gfn++) {
+		switch (p2m_state(&g->p2m, gfn)) {
+		case P2M_PRIVATE:
+			break;
+		case P2M_UNPOPULATED:
+		case P2M_BALLOONED:
+			need++;
+			break;
+		case P2M_SHARED:
+			not_built(g, gfn, "copy-on-write");
+		case P2M_SWAPPED:
+		default:
+			not_built(g, gfn, "swap-in");
+		}
+	}
+	if (need > g->pool->st.free)
+		gmem_settle(g);
+	if (need > g->pool->st.free)
+		return -1;
+	for (u64 gfn = first; gfn <= last; gfn++)
+		if (p2m_state(&g->p2m, gfn) != P2M_PRIVATE &&
+		    !populate(g, gfn, by))
+			panic("gmem_write: the pool lost a frame it counted");
+	while (len) {
+		u64 chunk = MIN(len, PAGE_SIZE - gpa % PAGE_SIZE);
+		__builtin_memcpy((u8 *)frame_ptr(g, p2m_value(&g->p2m,
+						gpa / PAGE_SIZE)) +
+					 gpa % PAGE_SIZE, s, chunk);
+		s += chunk;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+/* --- giving pages up ------------------------------------------------------ */
+
+void gmem_release(struct gmem *g, u64 gfn, enum p2m_state to)
+{
+	if (to != P2M_BALLOONED && to != P2M_UNPOPULATED)
+		panic("gmem_release: gfn 0x%llx to state %s",
+		      (unsigned long long)gfn, p2m_state_name(to));
+	switch (p2m_state(&g->p2m, gfn)) {
+	case P2M_PRIVATE:
+		slat_unmap(&g->slat, gfn * PAGE_SIZE);
+		frame_put(g, p2m_value(&g->p2m, gfn));
+		if (to == P2M_BALLOONED)
+			g->st.balloon_freed++;
+		break;
+	case P2M_UNPOPULATED:
+	case P2M_BALLOONED:
+		break;		/* nothing backs it */
+	case P2M_SHARED:
+		not_built(g, gfn, "page sharing");
+	case P2M_SWAPPED:
+	default:
+		not_built(g, gfn, "swapping");
+	}
+	p2m_set(&g->p2m, gfn, to, 0);
+}
+
+void gmem_destroy(struct gmem *g)
+{
+	if (!g->p2m.entries)
+		return;
+	/* The whole tree first (one walk instead of a lookup per page),
+	 * then every page; slat_destroy() pays the one flush all of it
+	 * owes, and the frames that waited for it go back last. */
+	if (g->slat.root)
+		slat_drop(&g->slat, 0, 512 * GiB);
+	for (u64 gfn = 0; gfn < g->npages; gfn++)
+		gmem_release(g, gfn, P2M_UNPOPULATED);
+	slat_destroy(&g->slat);
+	gmem_settle(g);
+	g->p2m.entries = NULL;
+}
+
+/* --- the self-check ------------------------------------------------------- */
+
+struct check_ctx {
+	struct gmem *g;
+	gmem_report_fn *report;
+	void *rctx;
+	u64 leaves, differences;
+};
+
+static void check_leaf(void *arg, u64 gpa, u64 entry)
+{
+	struct check_ctx *c = arg;
+	struct gmem *g = c->g;
+	const struct slat_format *f = g->slat.fmt;
+	u64 gfn = gpa / PAGE_SIZE;
+
+	c->leaves++;
+	if (gfn >= g->npages) {
+		c->report(c->rctx, "self-check: %s maps GPA 0x%llx beyond RAM",
+			  f->name, (unsigned long long)gpa);
+		c->differences++;
+		return;
+	}
+	enum p2m_state st = p2m_state(&g->p2m, gfn);
+	unsigned want = st == P2M_PRIVATE  ? SLAT_RWX
+			: st == P2M_SHARED ? SLAT_R | SLAT_X
+					   : 0;
+	if (!want || f->address(entry) != p2m_value(&g->p2m, gfn) ||
+	    f->perms(entry) != want) {
+		c->report(c->rctx, "self-check: GPA 0x%llx: %s entry 0x%llx, "
+			  "p2m says %s 0x%llx", (unsigned long long)gpa,
+			  f->name, (unsigned long long)entry,
+			  p2m_state_name(st),
+			  (unsigned long long)p2m_value(&g->p2m, gfn));
+		c->differences++;
+	}
+}
+
+u64 gmem_check(struct gmem *g, gmem_report_fn *report, void *ctx)
+{
+	struct check_ctx c = { g, report, ctx, 0, 0 };
+	u64 count[P2M_STATE_COUNT] = { 0 };
+
+	for (u64 gfn = 0; gfn < g->npages; gfn++) {
+		enum p2m_state st = p2m_state(&g->p2m, gfn);
+		count[st < P2M_STATE_COUNT ? st : 0]++;
+		if (p2m_marked(&g->p2m, gfn)) {
+			report(ctx, "self-check: gfn 0x%llx still marked",
+			       (unsigned long long)gfn);
+			c.differences++;
+		}
+		if (st != P2M_PRIVATE)
+			continue;
+		u64 hpa = p2m_value(&g->p2m, gfn);
+		struct frame_meta *m = pool_meta(g->pool, hpa);
+		if (!m || m->state != FRAME_PRIVATE ||
+		    m->owner != (u64)g->id + 1 || m->gfn != gfn) {
+			report(ctx, "self-check: gfn 0x%llx -> frame 0x%llx, but "
+			       "the pool says owner %d gfn 0x%llx state %d",
+			       (unsigned long long)gfn, (unsigned long long)hpa,
+			       m ? (int)m->owner - 1 : -1,
+			       m ? (unsigned long long)m->gfn : 0ull,
+			       m ? (int)m->state : -1);
+			c.differences++;
+		}
+	}
+	for (int s = 0; s < P2M_STATE_COUNT; s++)
+		if (count[s] != g->p2m.count[s]) {
+			report(ctx, "self-check: %llu %s pages, counter says %llu",
+			       (unsigned long long)count[s], p2m_state_name(s),
+			       (unsigned long long)g->p2m.count[s]);
+			c.differences++;
+		}
+
+	slat_for_each_leaf(&g->slat, check_leaf, &c);
+	if (c.leaves != g->slat.leaves) {
+		report(ctx, "self-check: walked %llu leaves, counter says %llu",
+		       (unsigned long long)c.leaves,
+		       (unsigned long long)g->slat.leaves);
+		c.differences++;
+	}
+	return c.differences;
+}
