@@ -217,8 +217,12 @@ static int hcall_badgfn(struct work_ctx *c)
  * that the other VMs run and allocate: a frame of ours that went back to
  * the pool while still mapped corrupts one of theirs, or our data.
  *
- * Two placements of the array, each with ALIAS_PAGES pages: in the first
- * listed page (gfn[0] is the array's page) and in the last one.  The
+ * Two placements of the array, each with ALIAS_PAGES pages: in the last
+ * listed page, then in the first one (gfn[0] is the array's page).  The
+ * last comes first because it is the one that can hurt another VM (a
+ * hypervisor that re-reads the list after the first pass frees gfn 0's
+ * frame without unmapping it), and the other VMs must still be allocating
+ * when it happens.  The
  * checks here do not stop at the first wrong answer: the action goes on
  * to the end (while that still makes sense), so that a broken hypervisor
  * shows everything it gets wrong, and fails at the end.
@@ -373,8 +377,8 @@ static int balloon_alias(struct work_ctx *c)
 				      .base = phys_to_virt(kept),
 				      .pages = 1,
 				      .tag = TAG_BALLOON };
-	if (alias_one(&a, 0, "first") != WORK_PASS ||
-	    alias_one(&a, ALIAS_PAGES - 1, "last") != WORK_PASS)
+	if (alias_one(&a, ALIAS_PAGES - 1, "last") != WORK_PASS ||
+	    alias_one(&a, 0, "first") != WORK_PASS)
 		return WORK_FAIL;
 	alias_probe_round(&a, 1);
 	if (a.wrong) {
