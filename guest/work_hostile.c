@@ -222,10 +222,10 @@ static int hcall_badgfn(struct work_ctx *c)
  * last comes first because it is the one that can hurt another VM (a
  * hypervisor that re-reads the list after the first pass frees gfn 0's
  * frame without unmapping it), and the other VMs must still be allocating
- * when it happens.  The
- * checks here do not stop at the first wrong answer: the action goes on
- * to the end (while that still makes sense), so that a broken hypervisor
- * shows everything it gets wrong, and fails at the end.
+ * when it happens.  The checks here do not stop at the first wrong
+ * answer: the action goes on to the end (while that still makes sense),
+ * so that a broken hypervisor shows everything it gets wrong, and fails
+ * at the end.
  */
 #define ALIAS_PAGES 100
 #define ALIAS_ROUNDS 8
