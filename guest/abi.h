@@ -59,9 +59,16 @@ enum hypercall_nr {
 #define MEMVISOR_ABI_VERSION 1
 
 /* Errors come back in RAX as negative Linux errno values. */
+#define HC_E2BIG 7 /* a gfn list longer than HC_GFN_MAX */
 #define HC_EFAULT 14
 #define HC_EINVAL 22
 #define HC_ENOSYS 38
+
+/* The most gfns one BALLOON_INFLATE or BALLOON_DEFLATE takes: the
+ * hypervisor copies the whole list into its own memory once, before it
+ * checks or changes anything.  A larger count gets -E2BIG, before any
+ * other check. */
+#define HC_GFN_MAX 512
 
 /* HC_MEMSTAT fills these u64 counters, in this order, in pages. */
 enum memstat_index {

@@ -70,6 +70,7 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_SPIN] = "spin",
 	[HOSTILE_WILD] = "wild",
 	[HOSTILE_EFER_SVME] = "efer-svme",
+	[HOSTILE_BALLOON_ALIAS] = "balloon-alias",
 };
 
 const char *cmdline_work_name(enum work_id w)

@@ -39,6 +39,7 @@ enum hostile_id {
 	HOSTILE_SPIN,          /* loop forever with interrupts off */
 	HOSTILE_WILD,          /* write through a wild pointer (#PF report) */
 	HOSTILE_EFER_SVME,     /* clear EFER.SVME (bit 12), then exit (AMD) */
+	HOSTILE_BALLOON_ALIAS, /* INFLATE with the gfn array inside a listed page */
 	HOSTILE_COUNT
 };
 

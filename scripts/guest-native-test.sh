@@ -198,6 +198,15 @@ scenario_no_memvisor() {
 	report no-memvisor
 }
 
+# The same for the balloon-alias action: no hypercall without memvisor.
+scenario_no_memvisor_alias() {
+	boot_guest no-memvisor-alias "hostile=balloon-alias"
+	expect_pass
+	expect_line '^balloon-alias: SKIP needs memvisor'
+	expect_no_line 'hostile: INFLATE'
+	report no-memvisor-alias
+}
+
 # The negative test: one flipped byte must be caught, and reported at the
 # address where it was flipped.
 scenario_corrupt() {
@@ -270,6 +279,7 @@ main() {
 	scenario_idle
 	scenario_all
 	scenario_no_memvisor
+	scenario_no_memvisor_alias
 	scenario_corrupt
 	scenario_bad_cmdline
 	scenario_exception

@@ -114,3 +114,13 @@ TEST(cmdline_hostile_alone_runs_no_workload)
 	CHECK_STR(cmdline_hostile_name(c.hostile), "hcall-badgfn");
 	CHECK_STR(cmdline_work_name(WORK_HOTCOLD), "hotcold");
 }
+
+TEST(cmdline_hostile_balloon_alias)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("hostile=balloon-alias seed=3", &c), 0);
+	CHECK_EQ(c.nwork, 0);
+	CHECK_EQ(c.hostile, HOSTILE_BALLOON_ALIAS);
+	CHECK_STR(cmdline_hostile_name(c.hostile), "balloon-alias");
+	CHECK_EQ(cmdline_parse("hostile=balloon-alia", &c), -1);
+}
