@@ -19,6 +19,7 @@
 #define HV_BACKEND_H
 
 #include "types.h"
+#include "../mm/slat.h"
 
 struct vm;
 struct vcpu;
@@ -79,27 +80,6 @@ struct vm_exit {
 			const char *name;	/* "VMXON", "VMRUN", ... */
 		} insn;
 	};
-};
-
-/* Permissions of a second-level (EPT/NPT) leaf entry. */
-#define SLAT_R (1u << 0)
-#define SLAT_W (1u << 1)
-#define SLAT_X (1u << 2)
-#define SLAT_RWX (SLAT_R | SLAT_W | SLAT_X)
-
-/*
- * The entry format of a backend's second-level tables.  mm/slat.c builds and
- * walks the four-level tables for both formats through these; only the bits
- * differ (EPT: R/W/X bits 0-2, memory type 5:3; NPT: the legacy format with
- * the U/S bit set on every level and NX in bit 63).
- */
-struct slat_format {
-	const char *name;	/* "EPT" or "NPT" */
-	u64 (*make_table)(u64 table_hpa);	/* non-leaf: full access */
-	u64 (*make_leaf)(u64 hpa, unsigned perms);	/* 4 KiB leaf */
-	bool (*present)(u64 entry);
-	u64 (*address)(u64 entry);
-	unsigned (*perms)(u64 entry);	/* SLAT_R|W|X of a leaf */
 };
 
 struct backend_ops {
