@@ -23,6 +23,7 @@
 
 struct vm;
 struct vcpu;
+struct cpuid_regs;
 
 /* Neutral exit reasons (hv/exit.c has one handler per reason). */
 enum exit_reason {
@@ -98,6 +99,13 @@ struct backend_ops {
 
 	/* Runs the guest until the next exit and describes it. */
 	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+
+	/* Edits what the guest's CPUID reports of the CPU (leaf/subleaf as
+	 * the CPU answered them in c): the backend hides what it does not
+	 * offer guests, such as its own virtualization extension.  The core
+	 * adds what every backend reports the same way (the hypervisor bit,
+	 * the hypervisor's leaves). */
+	void (*cpuid_adjust)(u32 leaf, u32 subleaf, struct cpuid_regs *c);
 
 	/* Queues an exception for delivery at the next entry. */
 	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error,

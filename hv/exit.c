@@ -36,9 +36,7 @@
 /* The hypervisor's CPUID leaves (guest ABI, docs/guest-abi.md). */
 #define CPUID_HV_BASE 0x40000000
 #define CPUID_HV_MAX 0x40000001
-#define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
-#define CPUIDX1_ECX_SVM (1u << 2)
 
 const struct backend_ops *backend;
 
@@ -99,14 +97,9 @@ static void handle_cpuid(struct vm *vm, struct vm_exit *e)
 			c.eax = HYPERCALL_ABI_VERSION;
 	} else {
 		c = cpuid(leaf, sub);
-		if (leaf == 1) {
-			/* We run on a hypervisor bit; nested virtualization
-			 * is not offered. */
+		backend->cpuid_adjust(leaf, sub, &c);
+		if (leaf == 1)	/* guest ABI: running on a hypervisor */
 			c.ecx |= CPUID1_ECX_HYPERVISOR;
-			c.ecx &= ~CPUID1_ECX_VMX;
-		} else if (leaf == 0x80000001) {
-			c.ecx &= ~CPUIDX1_ECX_SVM;
-		}
 	}
 	r->rax = c.eax;
 	r->rbx = c.ebx;

@@ -8,6 +8,11 @@
 
 #include "../../hv/types.h"
 
+/* The CPUID bits that announce the two extensions; the backends also clear
+ * them in what guests see (no nested virtualization). */
+#define CPUID1_ECX_VMX (1u << 5)	/* CPUID.1:ECX.VMX */
+#define CPUIDX1_ECX_SVM (1u << 2)	/* CPUID.80000001h:ECX.SVM */
+
 struct cpu_features {
 	char vendor[13];
 	char brand[49];

@@ -411,6 +411,14 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 	vmcb64_set(v, VMCB_EVENTINJ, ev);
 }
 
+/* Nested SVM is not offered: a guest's CPUID shows no SVM. */
+static void svm_cpuid_adjust(u32 leaf, u32 subleaf, struct cpuid_regs *c)
+{
+	(void)subleaf;
+	if (leaf == 0x80000001)
+		c->ecx &= ~CPUIDX1_ECX_SVM;
+}
+
 static void svm_flush_slat(struct vm *vm)
 {
 	((struct svm_vcpu *)vm->vcpu.hw)->flush = true;
@@ -472,6 +480,7 @@ const struct backend_ops svm_backend = {
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,
 	.vcpu_run = svm_vcpu_run,
+	.cpuid_adjust = svm_cpuid_adjust,
 	.inject_exception = svm_inject_exception,
 	.flush_slat = svm_flush_slat,
 	.dump = svm_dump,

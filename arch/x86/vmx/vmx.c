@@ -410,6 +410,14 @@ static void vmx_break_state(struct vcpu *v, bool controls)
 			   vmcs_read(GUEST_CS_AR_BYTES) & ~(u64)AR_PRESENT);
 }
 
+/* Nested VMX is not offered: a guest's CPUID shows no VMX. */
+static void vmx_cpuid_adjust(u32 leaf, u32 subleaf, struct cpuid_regs *c)
+{
+	(void)subleaf;
+	if (leaf == 1)
+		c->ecx &= ~CPUID1_ECX_VMX;
+}
+
 const struct backend_ops vmx_backend = {
 	.name = "VMX+EPT",
 	.slat = &ept_format,
@@ -417,6 +425,7 @@ const struct backend_ops vmx_backend = {
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_destroy = vmx_vcpu_destroy,
 	.vcpu_run = vmx_vcpu_run,
+	.cpuid_adjust = vmx_cpuid_adjust,
 	.inject_exception = vmx_inject_exception,
 	.flush_slat = ept_flush,
 	.dump = vmx_dump,
