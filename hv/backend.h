@@ -87,8 +87,13 @@ struct backend_ops {
 	const char *name;	/* "VMX+EPT", "SVM+NPT" */
 	const struct slat_format *slat;
 
-	/* Turns virtualization on for this CPU (VMXON / EFER.SVME + host
-	 * save area).  0, or -1 with a one-line reason in err. */
+	/* Whether this backend can run on this CPU, from the features read
+	 * at boot; changes nothing.  0, or -1 with a one-line reason in err
+	 * (also when the CPU lacks the backend's extension altogether). */
+	int (*probe)(char *err, size_t errlen);
+
+	/* Turns virtualization on for this CPU; called once, after probe()
+	 * said yes.  0, or -1 with a one-line reason in err. */
 	int (*enable)(char *err, size_t errlen);
 
 	/* Sets up the control structure (VMCS / VMCB) of a vCPU whose
@@ -126,7 +131,8 @@ struct backend_ops {
 	void (*break_state)(struct vcpu *v, bool controls);
 };
 
-/* The backend for this CPU, or NULL (with a reason) if there is none. */
+/* The first backend that can run on this CPU, or NULL (with a reason) if
+ * none can (hv/run.c). */
 const struct backend_ops *backend_select(char *err, size_t errlen);
 
 extern const struct backend_ops vmx_backend;

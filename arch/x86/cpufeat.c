@@ -107,6 +107,11 @@ static const char *yn(bool b)
 	return b ? "yes" : "no";
 }
 
+const char *cpu_virt_extension(void)
+{
+	return cpu.vmx ? "VMX" : cpu.svm ? "SVM" : NULL;
+}
+
 void cpufeat_print(void)
 {
 	const char *brand = cpu.brand;

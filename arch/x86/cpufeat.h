@@ -31,6 +31,9 @@ struct cpu_features {
 extern struct cpu_features cpu;
 
 void cpufeat_detect(void);
+/* The virtualization extension CPUID reports, "VMX" or "SVM", or NULL;
+ * named as the backends' table in hv/run.c names them. */
+const char *cpu_virt_extension(void);
 void cpufeat_print(void);
 
 #endif

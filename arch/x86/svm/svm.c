@@ -86,13 +86,23 @@ static inline void vmsave(u64 pa)
 
 /* --- enabling SVM -------------------------------------------------------- */
 
-static int svm_enable(char *err, size_t errlen)
+static int svm_probe(char *err, size_t errlen)
 {
-	if (!cpu.svm || !cpu.npt) {
-		fmt_snprintf(err, errlen, "CPU lacks %s",
-			     !cpu.svm ? "SVM" : "nested paging (NPT)");
+	if (!cpu.svm) {
+		fmt_snprintf(err, errlen, "this CPU has no SVM "
+			     "(CPUID.80000001h:ECX bit 2 is 0)");
 		return -1;
 	}
+	if (!cpu.npt) {
+		fmt_snprintf(err, errlen, "SVM without nested paging: memvisor "
+			     "needs NPT");
+		return -1;
+	}
+	return 0;
+}
+
+static int svm_enable(char *err, size_t errlen)
+{
 	if (cpu.svm_disabled) {
 		fmt_snprintf(err, errlen, "SVM is disabled by firmware "
 			     "(VM_CR.SVMDIS = 1); enable it in the BIOS setup");
@@ -476,6 +486,7 @@ static void svm_break_state(struct vcpu *v, bool controls)
 const struct backend_ops svm_backend = {
 	.name = "SVM+NPT",
 	.slat = &npt_format,
+	.probe = svm_probe,
 	.enable = svm_enable,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,
