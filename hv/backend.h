@@ -3,9 +3,9 @@
  * virtualization backend (arch/x86/vmx: Intel VMX + EPT, arch/x86/svm: AMD
  * SVM + NPT).  Compare bhyve's vmm_ops and KVM's kvm_x86_ops.
  *
- * The core never sees a VMCS or a VMCB.  A backend enters the guest, turns
- * whatever hardware exit happened into a struct vm_exit with a neutral
- * reason, and returns.  The core handles the exit (hv/exit.c), possibly
+ * The core never sees a backend's control structures, exit codes or
+ * instructions.  A backend enters the guest, turns whatever hardware exit
+ * happened into a struct vm_exit with a neutral reason, and returns.  The core handles the exit (hv/exit.c), possibly
  * changing the vCPU's registers in struct vcpu, and runs the vCPU again.
  *
  * Register contract: after vcpu_run() returns, vcpu->regs holds every
@@ -31,16 +31,20 @@ enum exit_reason {
 	EXIT_CPUID,		/* leaf/subleaf in regs.rax/rcx */
 	EXIT_IO,		/* exit.io */
 	EXIT_HLT,
-	EXIT_HYPERCALL,		/* VMCALL or VMMCALL: number in regs.rax */
-	EXIT_SLAT_VIOLATION,	/* EPT violation / nested page fault: exit.slat */
-	EXIT_SLAT_MISCONFIG,	/* EPT misconfiguration: a hypervisor bug */
+	EXIT_HYPERCALL,		/* the guest ABI's hypercall: number in
+				   regs.rax */
+	EXIT_SLAT_VIOLATION,	/* a guest-physical access the SLAT did not
+				   allow: exit.slat */
+	EXIT_SLAT_MISCONFIG,	/* a SLAT entry the CPU cannot interpret: a
+				   hypervisor bug */
 	EXIT_MSR_READ,		/* exit.msr; the core answers in RDX:RAX */
 	EXIT_MSR_WRITE,		/* exit.msr; value in RDX:RAX */
 	EXIT_CR_ACCESS,		/* a control-register access the backend
 				   intercepted and could not handle itself */
 	EXIT_SHUTDOWN,		/* triple fault */
 	EXIT_EXCEPTION,		/* an intercepted guest exception: exit.exc */
-	EXIT_VIRT_INSN,		/* guest ran VMXON/VMRUN/...: exit.insn names it */
+	EXIT_VIRT_INSN,		/* the guest ran a virtualization instruction:
+				   exit.insn names it */
 	EXIT_EXTINT,		/* a physical interrupt arrived */
 	EXIT_TIMER,		/* the backend's preemption timer fired */
 	EXIT_ENTRY_FAILED,	/* VM entry failed: the backend has printed why */
@@ -51,8 +55,8 @@ enum exit_reason {
 
 struct vm_exit {
 	enum exit_reason reason;
-	u64 raw;		/* the hardware's code (VMX basic exit reason or
-				   SVM EXITCODE), for logs and per-code stats */
+	u64 raw;		/* the hardware's own exit code, for logs and
+				   per-code stats */
 	u32 insn_len;		/* length of the exiting instruction; 0 if the
 				   exit did not come from an instruction */
 	union {
@@ -78,13 +82,13 @@ struct vm_exit {
 			u32 error;
 		} exc;
 		struct {
-			const char *name;	/* "VMXON", "VMRUN", ... */
+			const char *name;	/* its mnemonic */
 		} insn;
 	};
 };
 
 struct backend_ops {
-	const char *name;	/* "VMX+EPT", "SVM+NPT" */
+	const char *name;	/* for messages: extension + SLAT */
 	const struct slat_format *slat;
 
 	/* Whether this backend can run on this CPU, from the features read
@@ -96,7 +100,7 @@ struct backend_ops {
 	 * said yes.  0, or -1 with a one-line reason in err. */
 	int (*enable)(char *err, size_t errlen);
 
-	/* Sets up the control structure (VMCS / VMCB) of a vCPU whose
+	/* Sets up the hardware control structure of a vCPU whose
 	 * vcpu->vm is complete (slat_root, id) and whose vcpu->regs and
 	 * vcpu->boot hold the initial state (see struct vcpu_boot). */
 	int (*vcpu_create)(struct vcpu *v, char *err, size_t errlen);
@@ -116,10 +120,9 @@ struct backend_ops {
 	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error,
 				 u32 error);
 
-	/* Invalidates every guest-physical translation of this VM (INVEPT
-	 * single-context / flush of the VM's ASID).  The core calls it after
-	 * changing or removing a present SLAT entry, before the old frame is
-	 * reused. */
+	/* Invalidates every guest-physical translation of this VM, in every
+	 * TLB that may hold one.  The core calls it after changing or
+	 * removing a present SLAT entry, before the old frame is reused. */
 	void (*flush_slat)(struct vm *vm);
 
 	/* Prints the vCPU's hardware state, for fatal-error reports. */
@@ -135,6 +138,8 @@ struct backend_ops {
  * none can (hv/run.c). */
 const struct backend_ops *backend_select(char *err, size_t errlen);
 
+/* The implementations (hv/run.c lists them, weakly: BACKENDS= may leave
+ * one out). */
 extern const struct backend_ops vmx_backend;
 extern const struct backend_ops svm_backend;
 

@@ -1,6 +1,6 @@
 /*
- * hvmem.h - frames for the hypervisor's own structures (VMCS/VMCB, MSR and
- * I/O bitmaps, SLAT tables, p2m arrays).  Always zeroed; identity-mapped,
+ * hvmem.h - frames for the hypervisor's own structures (the backends'
+ * control structures, MSR and I/O bitmaps, SLAT tables, p2m arrays).  Always zeroed; identity-mapped,
  * so the physical address is also the pointer.
  */
 #ifndef HV_HVMEM_H

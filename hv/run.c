@@ -30,7 +30,7 @@
 #define VM_MIN_MEM (2 * MiB)	/* low memory + a 1 MiB-based image */
 #define VM_MAX_MEM (4 * GiB)	/* multiboot v1 fields are 32-bit */
 /* Frames the hypervisor keeps outside the pool for its own structures
- * (VMCS/VMCB, SLAT tables, p2m arrays): 8 MiB. */
+ * (the backends' control structures, SLAT tables, p2m arrays): 8 MiB. */
 #define HV_RESERVE_FRAMES (8 * MiB / PAGE_SIZE)
 
 static struct vm vms[VM_MAX];
@@ -288,8 +288,8 @@ static void run_slice(struct vm *vm, u64 slice_us)
 /*
  * slat_drop=: throws away part of a VM's SLAT tables, to show they are
  * only a cache of the p2m.  The flush comes before anything can reuse the
- * freed table pages (the VM is not running; its ASID/VPID entries die with
- * the flush on its next entry).
+ * freed table pages (the VM is not running; its tagged TLB entries die
+ * with the flush on its next entry).
  */
 static void drop_slat(struct vm *vm)
 {
