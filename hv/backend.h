@@ -5,8 +5,9 @@
  *
  * The core never sees a backend's control structures, exit codes or
  * instructions.  A backend enters the guest, turns whatever hardware exit
- * happened into a struct vm_exit with a neutral reason, and returns.  The core handles the exit (hv/exit.c), possibly
- * changing the vCPU's registers in struct vcpu, and runs the vCPU again.
+ * happened into a struct vm_exit with a neutral reason, and returns.  The
+ * core handles the exit (hv/exit.c), possibly changing the vCPU's
+ * registers in struct vcpu, and runs the vCPU again.
  *
  * Register contract: after vcpu_run() returns, vcpu->regs holds every
  * guest general register plus RIP, RSP and RFLAGS, and vcpu->cr0/cr3/cr4/

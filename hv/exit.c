@@ -293,8 +293,9 @@ void exit_handle(struct vm *vm, struct vm_exit *e)
 		handle_extint();
 		break;
 	case EXIT_TIMER:
-		/* The backend's own hardware timer ended the slice; our APIC timer may be pending too (Bochs does
-		 * not exit on it while the guest runs with IF=0): take it. */
+		/* The backend's own hardware timer ended the slice; our
+		 * APIC timer may be pending too (Bochs does not exit on it
+		 * while the guest runs with IF=0): take it. */
 		handle_extint();
 		break;
 	case EXIT_EXCEPTION:
