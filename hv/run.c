@@ -72,10 +72,11 @@ const struct backend_ops *backend_select(char *err, size_t errlen)
 	}
 	if (!ext) {
 		size_t n = fmt_snprintf(err, errlen, "this CPU has neither");
-		for (unsigned i = 0; i < ARRAY_SIZE(backends) && n < errlen; i++)
-			n += fmt_snprintf(err + n, errlen - n, "%s %s",
-					  i ? " nor" : "",
-					  backends[i].extension);
+		for (unsigned i = 0; i < ARRAY_SIZE(backends); i++)
+			if (n < errlen)
+				n += fmt_snprintf(err + n, errlen - n, "%s %s",
+						  i ? " nor" : "",
+						  backends[i].extension);
 	}
 	return NULL;
 }

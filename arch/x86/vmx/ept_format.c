@@ -28,8 +28,8 @@ static u64 make_leaf(u64 hpa, unsigned perms, bool exec_only)
 		return 0;
 	}
 	if (perms == SLAT_X && !exec_only) {
-		ept_format_misuse("execute-only, which this CPU does not support",
-				  hpa, perms);
+		ept_format_misuse("execute-only, which this CPU does not "
+				  "support", hpa, perms);
 		return 0;
 	}
 	if (perms & SLAT_R)
