@@ -151,13 +151,15 @@ UNIT_TESTS += hv
 UNIT_hv_SRCS := tests/test_fmt.c tests/test_memmap.c tests/test_elf_check.c \
 	tests/test_frame.c tests/test_cmdline.c tests/test_pool.c hv/fmt.c \
 	boot/memmap.c boot/elf_check.c mm/frame.c mm/pool.c mm/p2m.c \
-	hv/cmdline.c hv/config.c
+	hv/cmdline.c hv/config.c tests/test_virt_insn.c arch/x86/virt_insn.c
 
-# Guest memory: the p2m, the SLAT tables and the multiboot v1 loader (with
+# Guest memory: the p2m, the SLAT tables in the backends' real entry
+# formats, and the multiboot v1 loader (with
 # tests/fake_vmmem.c standing in for hv/vmmem.c; libc's string functions).
 UNIT_TESTS += mm
 UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
-	tests/fake_vmmem.c mm/p2m.c mm/slat.c arch/x86/svm/npt.c hv/guest_load.c hv/fmt.c
+	tests/fake_vmmem.c mm/p2m.c mm/slat.c arch/x86/svm/npt.c \
+	arch/x86/vmx/ept_format.c hv/guest_load.c hv/fmt.c
 
 define unit_group
 $(BUILD)/tests/$(1): $$(patsubst %.c,$(BUILD)/host/%.o,tests/unit_main.c $$(UNIT_$(1)_SRCS))

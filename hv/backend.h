@@ -3,10 +3,11 @@
  * virtualization backend (arch/x86/vmx: Intel VMX + EPT, arch/x86/svm: AMD
  * SVM + NPT).  Compare bhyve's vmm_ops and KVM's kvm_x86_ops.
  *
- * The core never sees a VMCS or a VMCB.  A backend enters the guest, turns
- * whatever hardware exit happened into a struct vm_exit with a neutral
- * reason, and returns.  The core handles the exit (hv/exit.c), possibly
- * changing the vCPU's registers in struct vcpu, and runs the vCPU again.
+ * The core never sees a backend's control structures, exit codes or
+ * instructions.  A backend enters the guest, turns whatever hardware exit
+ * happened into a struct vm_exit with a neutral reason, and returns.  The
+ * core handles the exit (hv/exit.c), possibly changing the vCPU's
+ * registers in struct vcpu, and runs the vCPU again.
  *
  * Register contract: after vcpu_run() returns, vcpu->regs holds every
  * guest general register plus RIP, RSP and RFLAGS, and vcpu->cr0/cr3/cr4/
@@ -19,9 +20,11 @@
 #define HV_BACKEND_H
 
 #include "types.h"
+#include "../mm/slat.h"
 
 struct vm;
 struct vcpu;
+struct cpuid_regs;
 
 /* Neutral exit reasons (hv/exit.c has one handler per reason). */
 enum exit_reason {
@@ -29,16 +32,20 @@ enum exit_reason {
 	EXIT_CPUID,		/* leaf/subleaf in regs.rax/rcx */
 	EXIT_IO,		/* exit.io */
 	EXIT_HLT,
-	EXIT_HYPERCALL,		/* VMCALL or VMMCALL: number in regs.rax */
-	EXIT_SLAT_VIOLATION,	/* EPT violation / nested page fault: exit.slat */
-	EXIT_SLAT_MISCONFIG,	/* EPT misconfiguration: a hypervisor bug */
+	EXIT_HYPERCALL,		/* the guest ABI's hypercall: number in
+				   regs.rax */
+	EXIT_SLAT_VIOLATION,	/* a guest-physical access the SLAT did not
+				   allow: exit.slat */
+	EXIT_SLAT_MISCONFIG,	/* a SLAT entry the CPU cannot interpret: a
+				   hypervisor bug */
 	EXIT_MSR_READ,		/* exit.msr; the core answers in RDX:RAX */
 	EXIT_MSR_WRITE,		/* exit.msr; value in RDX:RAX */
 	EXIT_CR_ACCESS,		/* a control-register access the backend
 				   intercepted and could not handle itself */
 	EXIT_SHUTDOWN,		/* triple fault */
 	EXIT_EXCEPTION,		/* an intercepted guest exception: exit.exc */
-	EXIT_VIRT_INSN,		/* guest ran VMXON/VMRUN/...: exit.insn names it */
+	EXIT_VIRT_INSN,		/* the guest ran a virtualization instruction:
+				   exit.insn names it */
 	EXIT_EXTINT,		/* a physical interrupt arrived */
 	EXIT_TIMER,		/* the backend's preemption timer fired */
 	EXIT_ENTRY_FAILED,	/* VM entry failed: the backend has printed why */
@@ -49,8 +56,8 @@ enum exit_reason {
 
 struct vm_exit {
 	enum exit_reason reason;
-	u64 raw;		/* the hardware's code (VMX basic exit reason or
-				   SVM EXITCODE), for logs and per-code stats */
+	u64 raw;		/* the hardware's own exit code, for logs and
+				   per-code stats */
 	u32 insn_len;		/* length of the exiting instruction; 0 if the
 				   exit did not come from an instruction */
 	union {
@@ -76,41 +83,25 @@ struct vm_exit {
 			u32 error;
 		} exc;
 		struct {
-			const char *name;	/* "VMXON", "VMRUN", ... */
+			const char *name;	/* its mnemonic */
 		} insn;
 	};
 };
 
-/* Permissions of a second-level (EPT/NPT) leaf entry. */
-#define SLAT_R (1u << 0)
-#define SLAT_W (1u << 1)
-#define SLAT_X (1u << 2)
-#define SLAT_RWX (SLAT_R | SLAT_W | SLAT_X)
-
-/*
- * The entry format of a backend's second-level tables.  mm/slat.c builds and
- * walks the four-level tables for both formats through these; only the bits
- * differ (EPT: R/W/X bits 0-2, memory type 5:3; NPT: the legacy format with
- * the U/S bit set on every level and NX in bit 63).
- */
-struct slat_format {
-	const char *name;	/* "EPT" or "NPT" */
-	u64 (*make_table)(u64 table_hpa);	/* non-leaf: full access */
-	u64 (*make_leaf)(u64 hpa, unsigned perms);	/* 4 KiB leaf */
-	bool (*present)(u64 entry);
-	u64 (*address)(u64 entry);
-	unsigned (*perms)(u64 entry);	/* SLAT_R|W|X of a leaf */
-};
-
 struct backend_ops {
-	const char *name;	/* "VMX+EPT", "SVM+NPT" */
+	const char *name;	/* for messages: extension + SLAT */
 	const struct slat_format *slat;
 
-	/* Turns virtualization on for this CPU (VMXON / EFER.SVME + host
-	 * save area).  0, or -1 with a one-line reason in err. */
+	/* Whether this backend can run on this CPU, from the features read
+	 * at boot; changes nothing.  0, or -1 with a one-line reason in err
+	 * (also when the CPU lacks the backend's extension altogether). */
+	int (*probe)(char *err, size_t errlen);
+
+	/* Turns virtualization on for this CPU; called once, after probe()
+	 * said yes.  0, or -1 with a one-line reason in err. */
 	int (*enable)(char *err, size_t errlen);
 
-	/* Sets up the control structure (VMCS / VMCB) of a vCPU whose
+	/* Sets up the hardware control structure of a vCPU whose
 	 * vcpu->vm is complete (slat_root, id) and whose vcpu->regs and
 	 * vcpu->boot hold the initial state (see struct vcpu_boot). */
 	int (*vcpu_create)(struct vcpu *v, char *err, size_t errlen);
@@ -119,14 +110,20 @@ struct backend_ops {
 	/* Runs the guest until the next exit and describes it. */
 	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
 
+	/* Edits what the guest's CPUID reports of the CPU (leaf/subleaf as
+	 * the CPU answered them in c): the backend hides what it does not
+	 * offer guests, such as its own virtualization extension.  The core
+	 * adds what every backend reports the same way (the hypervisor bit,
+	 * the hypervisor's leaves). */
+	void (*cpuid_adjust)(u32 leaf, u32 subleaf, struct cpuid_regs *c);
+
 	/* Queues an exception for delivery at the next entry. */
 	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error,
 				 u32 error);
 
-	/* Invalidates every guest-physical translation of this VM (INVEPT
-	 * single-context / flush of the VM's ASID).  The core calls it after
-	 * changing or removing a present SLAT entry, before the old frame is
-	 * reused. */
+	/* Invalidates every guest-physical translation of this VM, in every
+	 * TLB that may hold one.  The core calls it after changing or
+	 * removing a present SLAT entry, before the old frame is reused. */
 	void (*flush_slat)(struct vm *vm);
 
 	/* Prints the vCPU's hardware state, for fatal-error reports. */
@@ -138,9 +135,12 @@ struct backend_ops {
 	void (*break_state)(struct vcpu *v, bool controls);
 };
 
-/* The backend for this CPU, or NULL (with a reason) if there is none. */
+/* The first backend that can run on this CPU, or NULL (with a reason) if
+ * none can (hv/run.c). */
 const struct backend_ops *backend_select(char *err, size_t errlen);
 
+/* The implementations (hv/run.c lists them, weakly: BACKENDS= may leave
+ * one out). */
 extern const struct backend_ops vmx_backend;
 extern const struct backend_ops svm_backend;
 

@@ -36,9 +36,7 @@
 /* The hypervisor's CPUID leaves (guest ABI, docs/guest-abi.md). */
 #define CPUID_HV_BASE 0x40000000
 #define CPUID_HV_MAX 0x40000001
-#define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
-#define CPUIDX1_ECX_SVM (1u << 2)
 
 const struct backend_ops *backend;
 
@@ -99,14 +97,9 @@ static void handle_cpuid(struct vm *vm, struct vm_exit *e)
 			c.eax = HYPERCALL_ABI_VERSION;
 	} else {
 		c = cpuid(leaf, sub);
-		if (leaf == 1) {
-			/* We run on a hypervisor bit; nested virtualization
-			 * is not offered. */
+		backend->cpuid_adjust(leaf, sub, &c);
+		if (leaf == 1)	/* guest ABI: running on a hypervisor */
 			c.ecx |= CPUID1_ECX_HYPERVISOR;
-			c.ecx &= ~CPUID1_ECX_VMX;
-		} else if (leaf == 0x80000001) {
-			c.ecx &= ~CPUIDX1_ECX_SVM;
-		}
 	}
 	r->rax = c.eax;
 	r->rbx = c.ebx;
@@ -253,69 +246,9 @@ static void handle_extint(void)
 	__asm__ volatile("sti; nop; cli" ::: "memory");
 }
 
-/*
- * The other vendor's virtualization instructions are plain invalid opcodes
- * (#UD) to the CPU, while its own vendor's exit as such.  So that a guest
- * trying either is reported the same way on both backends, an intercepted
- * #UD is decoded here (SDM Vol. 2 and APM Vol. 3 opcode maps).
- */
-static const char *virt_insn_at_rip(struct vcpu *v)
-{
-	u8 b[6];
-	int i = 0;
-	bool p66 = false, pf3 = false;
-
-	if (guest_read_insn(v, b, sizeof(b)) < 0)
-		return NULL;
-	for (; i < 2 && (b[i] == 0x66 || b[i] == 0xf3); i++)
-		b[i] == 0x66 ? (p66 = true) : (pf3 = true);
-	if (b[i] != 0x0f)
-		return NULL;
-	u8 op = b[i + 1], modrm = b[i + 2];
-	if (op == 0x01) {
-		switch (modrm) {
-		case 0xc2: return "VMLAUNCH";
-		case 0xc3: return "VMRESUME";
-		case 0xc4: return "VMXOFF";
-		case 0xd4: return "VMFUNC";
-		case 0xd8: return "VMRUN";
-		case 0xda: return "VMLOAD";
-		case 0xdb: return "VMSAVE";
-		case 0xdc: return "STGI";
-		case 0xdd: return "CLGI";
-		case 0xde: return "SKINIT";
-		case 0xdf: return "INVLPGA";
-		}
-		return NULL;
-	}
-	if (op == 0xc7 && (modrm >> 6) != 3) {	/* group 9, memory operand */
-		unsigned reg = (modrm >> 3) & 7;
-		if (reg == 6)
-			return pf3 ? "VMXON" : p66 ? "VMCLEAR" : "VMPTRLD";
-		if (reg == 7 && !p66 && !pf3)
-			return "VMPTRST";
-		return NULL;
-	}
-	if (op == 0x78)
-		return "VMREAD";
-	if (op == 0x79)
-		return "VMWRITE";
-	if (op == 0x38 && p66 && (modrm == 0x80 || modrm == 0x81))
-		return modrm == 0x80 ? "INVEPT" : "INVVPID";
-	return NULL;
-}
-
 void exit_handle(struct vm *vm, struct vm_exit *e)
 {
 	struct vcpu *v = &vm->vcpu;
-
-	if (e->reason == EXIT_EXCEPTION && e->exc.vector == VEC_UD) {
-		const char *name = virt_insn_at_rip(v);
-		if (name) {
-			e->reason = EXIT_VIRT_INSN;
-			e->insn.name = name;
-		}
-	}
 
 	vm->stats.exits[e->reason < EXIT_REASON_COUNT ? e->reason : 0]++;
 	switch (e->reason) {
@@ -356,9 +289,9 @@ void exit_handle(struct vm *vm, struct vm_exit *e)
 		handle_extint();
 		break;
 	case EXIT_TIMER:
-		/* The backend's own timer (the VMX preemption timer) ended
-		 * the slice; our APIC timer may be pending too (Bochs does
-		 * not exit on it while the guest runs with IF=0): take it. */
+		/* The backend's own hardware timer ended the slice; our
+		 * APIC timer may be pending too (Bochs does not exit on it
+		 * while the guest runs with IF=0): take it. */
 		handle_extint();
 		break;
 	case EXIT_EXCEPTION:

@@ -1,7 +1,8 @@
 /*
- * hvmem.h - frames for the hypervisor's own structures (VMCS/VMCB, MSR and
- * I/O bitmaps, SLAT tables, p2m arrays).  Always zeroed; identity-mapped,
- * so the physical address is also the pointer.
+ * hvmem.h - frames for the hypervisor's own structures (the backends'
+ * control structures, MSR and I/O bitmaps, SLAT tables, p2m arrays).
+ * Always zeroed; identity-mapped, so the physical address is also the
+ * pointer.
  */
 #ifndef HV_HVMEM_H
 #define HV_HVMEM_H

@@ -26,7 +26,8 @@
 #include "../mm/frame.h"
 
 #define HV_VERSION "0.1"
-/* Free RAM the hypervisor needs for itself (tables, VMCS/VMCB, metadata). */
+/* Free RAM the hypervisor needs for itself (tables, control structures,
+ * metadata). */
 #define HV_MIN_FREE (16 * MiB)
 
 void __noreturn hv_main(const struct boot_info *loader_bi);

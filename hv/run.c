@@ -1,7 +1,7 @@
 /*
  * run.c - from declared VMs to the verdict.
  *
- *   1. pick the backend for this CPU (VMX+EPT or SVM+NPT) and enable it;
+ *   1. pick the first backend that can run on this CPU, and enable it;
  *   2. create each VM: p2m and SLAT root (vmmem.c), the guest image and
  *      multiboot info (guest_load.c), the vCPU's control structure;
  *   3. run the VMs round-robin, one exit at a time, until all have ended;
@@ -30,38 +30,54 @@
 #define VM_MIN_MEM (2 * MiB)	/* low memory + a 1 MiB-based image */
 #define VM_MAX_MEM (4 * GiB)	/* multiboot v1 fields are 32-bit */
 /* Frames the hypervisor keeps outside the pool for its own structures
- * (VMCS/VMCB, SLAT tables, p2m arrays): 8 MiB. */
+ * (the backends' control structures, SLAT tables, p2m arrays): 8 MiB. */
 #define HV_RESERVE_FRAMES (8 * MiB / PAGE_SIZE)
 
 static struct vm vms[VM_MAX];
 static int vm_count;
 
+/* The backends, in the order they are tried, each with the CPU extension
+ * it runs on (as cpu_virt_extension() names it). */
+static const struct {
+	const char *extension;
+	const struct backend_ops *ops;	/* NULL: not built in */
+} backends[] = {
+	{ "VMX", &vmx_backend },
+	{ "SVM", &svm_backend },
+};
+
 const struct backend_ops *backend_select(char *err, size_t errlen)
 {
-	if (cpu.vmx) {
-		if (!&vmx_backend)
-			fmt_snprintf(err, errlen, "this CPU has VMX, but the VMX "
-				     "backend is not built in");
-		else if (!cpu.ept || !cpu.unrestricted)
-			fmt_snprintf(err, errlen, "VMX without %s: memvisor "
-				     "needs EPT and unrestricted guest",
-				     !cpu.ept ? "EPT" : "unrestricted guest");
-		else
-			return &vmx_backend;
-		return NULL;
+	const char *ext = cpu_virt_extension();
+	char why[160];
+
+	err[0] = '\0';
+	for (unsigned i = 0; i < ARRAY_SIZE(backends); i++) {
+		const struct backend_ops *b = backends[i].ops;
+		/* Only the backend for the CPU's own extension has something
+		 * to say about why it cannot run. */
+		bool cpus = ext && !strcmp(ext, backends[i].extension);
+
+		if (!b) {
+			if (cpus)
+				fmt_snprintf(err, errlen, "this CPU has %s, but "
+					     "the %s backend is not built in",
+					     ext, ext);
+			continue;
+		}
+		if (b->probe(why, sizeof(why)) == 0)
+			return b;
+		if (cpus)
+			fmt_snprintf(err, errlen, "%s", why);
 	}
-	if (cpu.svm) {
-		if (!&svm_backend)
-			fmt_snprintf(err, errlen, "this CPU has SVM, but the SVM "
-				     "backend is not built in");
-		else if (!cpu.npt)
-			fmt_snprintf(err, errlen, "SVM without nested paging: "
-				     "memvisor needs NPT");
-		else
-			return &svm_backend;
-		return NULL;
+	if (!ext) {
+		size_t n = fmt_snprintf(err, errlen, "this CPU has neither");
+		for (unsigned i = 0; i < ARRAY_SIZE(backends); i++)
+			if (n < errlen)
+				n += fmt_snprintf(err + n, errlen - n, "%s %s",
+						  i ? " nor" : "",
+						  backends[i].extension);
 	}
-	fmt_snprintf(err, errlen, "this CPU has neither VMX nor SVM");
 	return NULL;
 }
 

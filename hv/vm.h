@@ -12,7 +12,7 @@
 #define VM_CONSOLE_LINE 256
 
 /* Guest general registers, in the order the backends' entry stubs save
- * them (arch/x86/vmx and arch/x86/svm rely on these offsets). */
+ * them (the stubs rely on these offsets). */
 struct guest_regs {
 	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp;
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;

@@ -3,8 +3,8 @@
  * to the end of the last usable range (bit set = free).
  *
  * The bitmap is the simplest structure that can also hand out contiguous,
- * aligned runs (a VMX MSR bitmap is one page, an SVM I/O permission map is
- * three contiguous pages) and detect double frees exactly.  At 32 KiB of
+ * aligned runs (a backend's MSR or I/O permission bitmap may span several
+ * contiguous pages) and detect double frees exactly.  At 32 KiB of
  * bitmap per GiB it is cheap enough.  Searches start from a hint that
  * follows the last allocation, so the common single-frame case is short.
  *

@@ -6,7 +6,29 @@
 #ifndef MM_SLAT_H
 #define MM_SLAT_H
 
-#include "../hv/backend.h"
+#include "../hv/types.h"
+
+/* Permissions of a second-level leaf entry; each format translates them
+ * into its own bits. */
+#define SLAT_R (1u << 0)
+#define SLAT_W (1u << 1)
+#define SLAT_X (1u << 2)
+#define SLAT_RWX (SLAT_R | SLAT_W | SLAT_X)
+
+/*
+ * The entry format of a backend's second-level tables.  The tables below
+ * are built and walked for every format through these; only the bits
+ * differ.  The backend provides the one its hardware reads, and mm/ knows
+ * nothing else about it.
+ */
+struct slat_format {
+	const char *name;	/* for messages: "EPT", "NPT" */
+	u64 (*make_table)(u64 table_hpa);	/* non-leaf: full access */
+	u64 (*make_leaf)(u64 hpa, unsigned perms);	/* 4 KiB leaf */
+	bool (*present)(u64 entry);
+	u64 (*address)(u64 entry);
+	unsigned (*perms)(u64 entry);	/* SLAT_R|W|X of a leaf */
+};
 
 /*
  * Where table pages come from, how to reach one by its address, and how to

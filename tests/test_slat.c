@@ -1,11 +1,11 @@
 /*
- * test_slat.c - mm/slat.c, the format-neutral four-level SLAT tables.
- *
- * Two test formats mirror the real ones: EPT-like (R/W/X in bits 0-2,
- * present if any of them, write-back memory type 6 << 3 in leaves,
- * address bits 51:12; arch/x86/vmx/ept.c) and NPT-like (P bit 0, RW bit 1,
- * US bit 2 always set, NX bit 63 when not executable, address bits 51:12;
- * arch/x86/svm/svm.c).  Every behaviour is checked in both.
+ * test_slat.c - mm/slat.c, the format-neutral four-level SLAT tables, with
+ * the real entry formats: EPT as arch/x86/vmx/ept_format.c makes it for a
+ * CPU's capabilities (R/W/X in bits 0-2, present if any of them,
+ * write-back memory type 6 << 3 in leaves, address bits 51:12) and NPT
+ * from arch/x86/svm/npt.c (P bit 0, RW bit 1, US bit 2 always set, NX bit
+ * 63 when not executable, address bits 51:12).  Every behaviour is
+ * checked in both.
  *
  * The table pages are 4 KiB-aligned zeroed host buffers behind made-up
  * "physical" addresses: FAKE_BASE (bit 51, the top address bit both
@@ -28,55 +28,29 @@
 #include "../mm/slat.h"
 #include "unit.h"
 #include "../arch/x86/svm/npt.h"
+#include "../arch/x86/vmx/ept_format.h"
 
 /* --- the two entry formats ---------------------------------------------- */
 
 #define ADDR_MASK 0x000ffffffffff000ull
 
-#define EPT_RWX 7ull
-#define EPT_WB (6ull << 3)
+/* EPT on a CPU without execute-only translations (Bochs's models), and on
+ * one with them; the tables below use the first. */
+#define ept (*ept_format_for(0))
+#define ept_xo (*ept_format_for(EPT_CAP_EXEC_ONLY))
 
-static int ept_misuse;	/* W without R: an EPT misconfiguration */
+/* The format's hook for permissions it cannot express: counted here, and
+ * every test but those that provoke it wants none. */
+static int ept_misuse;
 
-static u64 ept_make_table(u64 hpa)
+void ept_format_misuse(const char *what, u64 hpa, unsigned perms)
 {
-	return (hpa & ADDR_MASK) | EPT_RWX;
+	(void)what;
+	(void)hpa;
+	(void)perms;
+	ept_misuse++;
 }
 
-static u64 ept_make_leaf(u64 hpa, unsigned perms)
-{
-	if ((perms & SLAT_W) && !(perms & SLAT_R))
-		ept_misuse++;
-	return (hpa & ADDR_MASK) | (perms & EPT_RWX) | EPT_WB;
-}
-
-static bool ept_present(u64 e)
-{
-	return e & EPT_RWX;
-}
-
-static u64 ept_address(u64 e)
-{
-	return e & ADDR_MASK;
-}
-
-static unsigned ept_perms(u64 e)
-{
-	return (unsigned)(e & EPT_RWX);
-}
-
-static const struct slat_format ept = {
-	.name = "EPT",
-	.make_table = ept_make_table,
-	.make_leaf = ept_make_leaf,
-	.present = ept_present,
-	.address = ept_address,
-	.perms = ept_perms,
-};
-
-/* NPT: the real format (arch/x86/svm/npt.c), which is pure.  EPT's real
- * one consults the VMX capabilities and panics on misuse, so the EPT-like
- * format above mirrors its bits instead. */
 #define NPT_P (1ull << 0)
 #define NPT_RW (1ull << 1)
 #define NPT_US (1ull << 2)
@@ -404,11 +378,14 @@ static void map_all(struct slat *s, const u64 *gpas, int n)
 		CHECK_EQ(slat_map(s, gpas[i], frame_for(gpas[i]), SLAT_RWX), 0);
 }
 
-static const struct slat_format *const formats[] = { &ept, &npt };
+static const struct slat_format *format_at(unsigned i)
+{
+	return i == 0 ? &ept : &npt;
+}
 
 #define FOR_EACH_FORMAT(f)                                                  \
-	for (unsigned fi_ = 0; fi_ < ARRAY_SIZE(formats); fi_++)            \
-		for (const struct slat_format *f = formats[fi_]; f; f = NULL)
+	for (unsigned fi_ = 0; fi_ < 2; fi_++)                              \
+		for (const struct slat_format *f = format_at(fi_); f; f = NULL)
 
 /* --- the formats themselves (the bits a real CPU would read) ------------- */
 
@@ -442,6 +419,104 @@ TEST(slat_ept_entry_bits)
 	slat_destroy(&s);
 	CHECK_EQ(fe.live, 0);
 	CHECK_ENV_CLEAN();
+}
+
+/* The EPT format by itself, for every permission combination, with and
+ * without the CPU's execute-only capability (SDM 29.3.2). */
+TEST(slat_ept_format_bits)
+{
+	static const struct {
+		unsigned perms;
+		u64 bits;	/* 2:0 of the leaf; 0: no entry */
+		bool misuse;	/* without execute-only support */
+		bool misuse_xo;	/* with it */
+	} cases[] = {
+		{ 0, 0, false, false },
+		{ SLAT_R, 1, false, false },
+		{ SLAT_R | SLAT_W, 3, false, false },
+		{ SLAT_R | SLAT_X, 5, false, false },
+		{ SLAT_RWX, 7, false, false },
+		{ SLAT_W, 0, true, true },		/* W without R */
+		{ SLAT_W | SLAT_X, 0, true, true },
+		{ SLAT_X, 4, true, false },		/* execute-only */
+	};
+	const u64 hpa = 0x000ffffffffff000ull;
+	fe_reset();
+	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+		for (int xo = 0; xo < 2; xo++) {
+			const struct slat_format *f = xo ? &ept_xo : &ept;
+			bool misuse = xo ? cases[i].misuse_xo : cases[i].misuse;
+			u64 bits = misuse ? 0 : cases[i].bits;
+			ept_misuse = 0;
+			u64 e = f->make_leaf(hpa, cases[i].perms);
+			CHECK_EQ(ept_misuse, misuse);
+			/* Write-back (6) in bits 5:3 of every leaf made. */
+			CHECK_EQ(e, bits ? hpa | (6ull << 3) | bits : 0);
+			CHECK_EQ(f->present(e), bits != 0);
+			CHECK_EQ(f->perms(e), bits ? cases[i].perms : 0);
+			if (bits)
+				CHECK_EQ(f->address(e), hpa);
+			CHECK_EQ(ept_entry_problem(e, 1, xo ? EPT_CAP_EXEC_ONLY
+							     : 0)[0], 0);
+		}
+	}
+	ept_misuse = 0;
+	/* Only bits 51:12 of the frame reach the entry. */
+	CHECK_EQ(ept.make_leaf(0xfff0123456789abcull, SLAT_R),
+		 0x0000123456789031ull);
+	CHECK_EQ(ept.make_table(0xfff0123456789abcull),
+		 0x0000123456789007ull);
+	/* Present is any of bits 2:0, whatever else is set; A/D (bits 8,
+	 * 9), the memory type and the ignored high bits change nothing the
+	 * core reads. */
+	for (u64 low = 0; low < 8; low++) {
+		u64 e = 0x7ff0123456789000ull | 0x300 | 0x30 | low;
+		CHECK_EQ(ept.present(e), low != 0);
+		CHECK_EQ(ept.present(low), low != 0);
+		CHECK_EQ(ept.perms(e), ept.perms(low));
+		CHECK_EQ(ept.address(e), 0x0000123456789000ull);
+	}
+	u64 leaf = ept.make_leaf(0x5000, SLAT_R | SLAT_W);
+	u64 ad = leaf | (1ull << 8) | (1ull << 9);
+	CHECK(ept.present(ad));
+	CHECK_EQ(ept.perms(ad), SLAT_R | SLAT_W);
+	CHECK_EQ(ept.address(ad), 0x5000);
+	/* The same capabilities, the same format; only bit 0 matters. */
+	CHECK(ept_format_for(0) == ept_format_for(~1ull));
+	CHECK(ept_format_for(1) == ept_format_for(~0ull));
+	CHECK(ept_format_for(0) != ept_format_for(1));
+	CHECK(!strcmp(ept.name, "EPT") && !strcmp(ept_xo.name, "EPT"));
+	CHECK_EQ(ept_misuse, 0);
+}
+
+/* What the misconfiguration report says of an entry (SDM 29.3.3.1). */
+TEST(slat_ept_entry_problems)
+{
+	CHECK(!strcmp(ept_entry_problem(0x5002, 1, ~0ull),
+		      "write without read"));
+	CHECK(!strcmp(ept_entry_problem(0x5034, 1, 0),
+		      "execute-only, not supported"));
+	CHECK(!strcmp(ept_entry_problem(0x5034, 1, EPT_CAP_EXEC_ONLY), ""));
+	CHECK(!strcmp(ept_entry_problem(0x5011, 1, 0),	/* type 2 */
+		      "reserved memory type"));
+	CHECK(!strcmp(ept_entry_problem(0x503f, 1, 0),	/* type 7 */
+		      "reserved memory type"));
+	CHECK(!strcmp(ept_entry_problem(0x5007, 1, 0), ""));	/* UC leaf */
+	CHECK(!strcmp(ept_entry_problem(ept.make_table(0x5000), 2, 0), ""));
+	CHECK(!strcmp(ept_entry_problem(0x5037, 2, 0),
+		      "reserved bits 7:3 set in a table entry"));
+	CHECK(!strcmp(ept_entry_problem(0x5087, 3, 0),	/* large, type 0 */
+		      ""));
+	/* Every leaf and table the format makes is well formed. */
+	for (unsigned p = 1; p < 8; p++) {
+		if ((p & SLAT_W) && !(p & SLAT_R))
+			continue;
+		CHECK(!strcmp(ept_entry_problem(ept_xo.make_leaf(0x9000, p), 1,
+						EPT_CAP_EXEC_ONLY), ""));
+	}
+	for (int level = 2; level <= 4; level++)
+		CHECK(!strcmp(ept_entry_problem(ept.make_table(0x9000), level,
+						0), ""));
 }
 
 TEST(slat_npt_entry_bits)

@@ -19,9 +19,6 @@
 #include "../../hv/console.h"
 #include "../../hv/string.h"
 
-#define CPUID1_ECX_VMX (1u << 5)
-#define CPUID1_ECX_HYPERVISOR (1u << 31)
-#define CPUIDX1_ECX_SVM (1u << 2)
 #define CPUIDXA_EDX_NP (1u << 0)
 #define CPUIDXA_EDX_NRIPS (1u << 3)
 #define FEATURE_CONTROL_LOCK (1ull << 0)
@@ -108,6 +105,11 @@ void cpufeat_detect(void)
 static const char *yn(bool b)
 {
 	return b ? "yes" : "no";
+}
+
+const char *cpu_virt_extension(void)
+{
+	return cpu.vmx ? "VMX" : cpu.svm ? "SVM" : NULL;
 }
 
 void cpufeat_print(void)

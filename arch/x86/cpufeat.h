@@ -8,6 +8,11 @@
 
 #include "../../hv/types.h"
 
+/* The CPUID bits that announce the two extensions; the backends also clear
+ * them in what guests see (no nested virtualization). */
+#define CPUID1_ECX_VMX (1u << 5)	/* CPUID.1:ECX.VMX */
+#define CPUIDX1_ECX_SVM (1u << 2)	/* CPUID.80000001h:ECX.SVM */
+
 struct cpu_features {
 	char vendor[13];
 	char brand[49];
@@ -26,6 +31,9 @@ struct cpu_features {
 extern struct cpu_features cpu;
 
 void cpufeat_detect(void);
+/* The virtualization extension CPUID reports, "VMX" or "SVM", or NULL;
+ * named as the backends' table in hv/run.c names them. */
+const char *cpu_virt_extension(void);
 void cpufeat_print(void);
 
 #endif

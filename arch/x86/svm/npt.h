@@ -2,7 +2,7 @@
 #ifndef ARCH_X86_SVM_NPT_H
 #define ARCH_X86_SVM_NPT_H
 
-#include "../../../hv/backend.h"
+#include "../../../mm/slat.h"
 
 extern const struct slat_format npt_format;
 

@@ -23,6 +23,7 @@
 #include "../cpu.h"
 #include "../cpufeat.h"
 #include "../trap.h"
+#include "../virt_insn.h"
 #include "../../../hv/console.h"
 #include "../../../hv/exit.h"
 #include "../../../hv/fmt.h"
@@ -85,13 +86,23 @@ static inline void vmsave(u64 pa)
 
 /* --- enabling SVM -------------------------------------------------------- */
 
-static int svm_enable(char *err, size_t errlen)
+static int svm_probe(char *err, size_t errlen)
 {
-	if (!cpu.svm || !cpu.npt) {
-		fmt_snprintf(err, errlen, "CPU lacks %s",
-			     !cpu.svm ? "SVM" : "nested paging (NPT)");
+	if (!cpu.svm) {
+		fmt_snprintf(err, errlen, "this CPU has no SVM "
+			     "(CPUID.80000001h:ECX bit 2 is 0)");
 		return -1;
 	}
+	if (!cpu.npt) {
+		fmt_snprintf(err, errlen, "SVM without nested paging: memvisor "
+			     "needs NPT");
+		return -1;
+	}
+	return 0;
+}
+
+static int svm_enable(char *err, size_t errlen)
+{
 	if (cpu.svm_disabled) {
 		fmt_snprintf(err, errlen, "SVM is disabled by firmware "
 			     "(VM_CR.SVMDIS = 1); enable it in the BIOS setup");
@@ -167,7 +178,8 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 		   INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 			   INTERCEPT_VMSAVE | INTERCEPT_STGI |
 			   INTERCEPT_CLGI | INTERCEPT_SKINIT);
-	/* #UD: a guest's VMCALL (Intel's hypercall) is a hypercall here too. */
+	/* #UD: a guest's VMCALL (Intel's hypercall) is a hypercall here too,
+	 * and a VMX instruction is reported by name (virt_insn.c). */
 	vmcb32_set(v, VMCB_INTERCEPT_EXC, 1u << VEC_UD);
 	vmcb64_set(v, VMCB_IOPM_BASE_PA, iopm_pa);
 	vmcb64_set(v, VMCB_MSRPM_BASE_PA, msrpm_pa);
@@ -270,19 +282,22 @@ static void explain_invalid(struct vcpu *v)
 	backend->dump(v);
 }
 
-/* Whether the #UD was a VMCALL (0F 01 C1), Intel's hypercall instruction. */
-static bool ud_is_vmcall(struct vcpu *v)
+/* A #UD: Intel's VMCALL (a hypercall here too), a VMX instruction, or the
+ * guest's own (e->exc). */
+static void decode_ud(struct vcpu *v, struct vm_exit *e)
 {
-	u8 bytes[3];
-	u8 fetched = vmcb8_get(v, VMCB_INSN_LEN);
+	u8 bytes[VIRT_INSN_MAX_BYTES];
+	u32 fetched = vmcb8_get(v, VMCB_INSN_LEN);	/* decode assists */
 
-	if (fetched >= 3) {	/* decode assists fetched them for us */
-		for (int i = 0; i < 3; i++)
-			bytes[i] = vmcb8_get(v, VMCB_INSN_BYTES + i);
-	} else if (guest_read_insn(v, bytes, sizeof(bytes)) < 0) {
-		return false;
+	if (fetched > sizeof(bytes))
+		fetched = sizeof(bytes);
+	for (u32 i = 0; i < fetched; i++)
+		bytes[i] = vmcb8_get(v, VMCB_INSN_BYTES + i);
+	if (!virt_insn_at_ud(v, bytes, fetched, e)) {
+		/* The guest's own #UD: the core hands it back. */
+		e->reason = EXIT_EXCEPTION;
+		e->exc.vector = VEC_UD;
 	}
-	return bytes[0] == 0x0f && bytes[1] == 0x01 && bytes[2] == 0xc1;
 }
 
 static const char *svm_insn_name(u64 code)
@@ -364,14 +379,7 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->insn.name = svm_insn_name(code);
 		break;
 	case VMEXIT_EXCP_BASE + VEC_UD:
-		if (ud_is_vmcall(v)) {
-			e->reason = EXIT_HYPERCALL;
-			e->insn_len = 3;
-		} else {
-			/* The guest's own #UD: the core hands it back. */
-			e->reason = EXIT_EXCEPTION;
-			e->exc.vector = VEC_UD;
-		}
+		decode_ud(v, e);
 		break;
 	case VMEXIT_INVALID:
 		explain_invalid(v);
@@ -411,6 +419,14 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 	if (has_error)
 		ev |= EVENT_ERROR_VALID | (u64)error << 32;
 	vmcb64_set(v, VMCB_EVENTINJ, ev);
+}
+
+/* Nested SVM is not offered: a guest's CPUID shows no SVM. */
+static void svm_cpuid_adjust(u32 leaf, u32 subleaf, struct cpuid_regs *c)
+{
+	(void)subleaf;
+	if (leaf == 0x80000001)
+		c->ecx &= ~CPUIDX1_ECX_SVM;
 }
 
 static void svm_flush_slat(struct vm *vm)
@@ -470,10 +486,12 @@ static void svm_break_state(struct vcpu *v, bool controls)
 const struct backend_ops svm_backend = {
 	.name = "SVM+NPT",
 	.slat = &npt_format,
+	.probe = svm_probe,
 	.enable = svm_enable,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,
 	.vcpu_run = svm_vcpu_run,
+	.cpuid_adjust = svm_cpuid_adjust,
 	.inject_exception = svm_inject_exception,
 	.flush_slat = svm_flush_slat,
 	.dump = svm_dump,

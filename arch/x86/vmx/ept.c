@@ -1,27 +1,13 @@
 /*
- * ept.c - Intel's second-level page tables: the entry format mm/slat.c
- * builds with, the EPT pointer, and the TLB invalidations.
+ * ept.c - Intel's second-level page tables as the VMX backend uses them:
+ * the format chosen for this CPU (the bits are in ept_format.c), the EPT
+ * pointer, the TLB invalidations, and the walk printed on a
+ * misconfiguration.
  *
- * Entry format (SDM Vol. 3C 29.3.2, Tables 29-1..29-6; 28.3 in newer
- * editions):
- *
- *   bit 0 R, 1 W, 2 X         an entry with none of the three is not
- *                             present; W without R is a misconfiguration
- *   bits 5:3 memory type      leaves only (reserved, zero, in tables):
- *                             6 = write-back, what guest RAM is
- *   bit 6 ignore PAT          0: the guest's PAT still combines
- *   bit 7                     large page (never set: 4 KiB leaves only)
- *   bits 8/9 accessed/dirty   set by the CPU when the EPTP enables A/D
- *   bits 51:12                the next table's or the page's address
- *
- * Tables get R|W|X so that the leaf alone decides an access.  present()
- * and perms() read bits 2:0 only and address() masks bits 51:12, so the
- * A/D bits the CPU sets never confuse the core's self-check.
- *
- * EPTP (24.6.11): bits 2:0 the memory type the CPU uses to read the
- * tables (write-back where IA32_VMX_EPT_VPID_CAP allows it), bits 5:3 the
- * page-walk length minus one (4 levels: 3), bit 6 enables A/D flags,
- * bits 51:12 the root table.
+ * EPTP (SDM Vol. 3C 24.6.11): bits 2:0 the memory type the CPU uses to
+ * read the tables (write-back where IA32_VMX_EPT_VPID_CAP allows it), bits
+ * 5:3 the page-walk length minus one (4 levels: 3), bit 6 enables A/D
+ * flags, bits 51:12 the root table.
  *
  * Invalidation (29.4.3): translations derived from EPT are tagged with
  * the EPTP; INVEPT single-context drops every one derived from this VM's
@@ -34,27 +20,12 @@
 #include "../../../hv/console.h"
 #include "../../../hv/finish.h"
 #include "../../../hv/fmt.h"
-
-#define EPT_R			(1ull << 0)
-#define EPT_W			(1ull << 1)
-#define EPT_X			(1ull << 2)
-#define EPT_RWX			(EPT_R | EPT_W | EPT_X)
-#define EPT_MEMTYPE_SHIFT	3
-#define EPT_MEMTYPE_MASK	(7ull << EPT_MEMTYPE_SHIFT)
-#define EPT_IGNORE_PAT		(1ull << 6)
-#define EPT_LARGE		(1ull << 7)
-#define EPT_ACCESSED		(1ull << 8)
-#define EPT_DIRTY		(1ull << 9)
-#define EPT_ADDR_MASK		0x000ffffffffff000ull
-
-#define MEMTYPE_UC		0ull
-#define MEMTYPE_WB		6ull
+#include "ept_format.h"
 
 #define EPTP_WALK_LENGTH_4	(3ull << 3)
 #define EPTP_AD_ENABLE		(1ull << 6)
 
 /* IA32_VMX_EPT_VPID_CAP (SDM Vol. 3D Appendix A.10). */
-#define CAP_EXEC_ONLY		(1ull << 0)
 #define CAP_WALK_LENGTH_4	(1ull << 6)
 #define CAP_MEMTYPE_UC		(1ull << 8)
 #define CAP_MEMTYPE_WB		(1ull << 14)
@@ -66,49 +37,15 @@
 #define CAP_INVVPID_SINGLE	(1ull << 41)
 #define CAP_INVVPID_ALL		(1ull << 42)
 
-static u64 ept_make_table(u64 table_hpa)
-{
-	return (table_hpa & EPT_ADDR_MASK) | EPT_RWX;
-}
+struct slat_format ept_format;
 
-static u64 ept_make_leaf(u64 hpa, unsigned perms)
+void ept_format_misuse(const char *what, u64 hpa, unsigned perms)
 {
-	/* Both would be EPT misconfigurations at the first access; catch
+	/* The leaf would be a misconfiguration at the first access; catch
 	 * the bug where it is made, not where the guest trips over it. */
-	if ((perms & SLAT_W) && !(perms & SLAT_R))
-		panic("ept_make_leaf: write without read for 0x%llx",
-		      (unsigned long long)hpa);
-	if (perms == SLAT_X && !(vmx.ept_vpid_cap & CAP_EXEC_ONLY))
-		panic("ept_make_leaf: execute-only 0x%llx, which this CPU "
-		      "does not support", (unsigned long long)hpa);
-	/* SLAT_R/W/X are EPT's bits 0-2 by design (hv/backend.h). */
-	return (hpa & EPT_ADDR_MASK) | (perms & EPT_RWX) |
-	       (MEMTYPE_WB << EPT_MEMTYPE_SHIFT);
+	panic("ept_make_leaf: %s for 0x%llx (permissions %u)", what,
+	      (unsigned long long)hpa, perms);
 }
-
-static bool ept_present(u64 e)
-{
-	return e & EPT_RWX;
-}
-
-static u64 ept_address(u64 e)
-{
-	return e & EPT_ADDR_MASK;
-}
-
-static unsigned ept_perms(u64 e)
-{
-	return (unsigned)(e & EPT_RWX);
-}
-
-const struct slat_format ept_format = {
-	.name = "EPT",
-	.make_table = ept_make_table,
-	.make_leaf = ept_make_leaf,
-	.present = ept_present,
-	.address = ept_address,
-	.perms = ept_perms,
-};
 
 int ept_check_caps(char *err, size_t errlen)
 {
@@ -148,6 +85,7 @@ int ept_check_caps(char *err, size_t errlen)
 			 EPTP_WALK_LENGTH_4;
 	if (cap & CAP_AD)
 		vmx.eptp_flags |= EPTP_AD_ENABLE;
+	ept_format = *ept_format_for(cap);
 	return 0;
 }
 
@@ -189,25 +127,6 @@ void vpid_flush(u16 vpid)
 	}
 }
 
-/* What is wrong with an entry, as far as a misconfiguration goes
- * (SDM 29.3.3.1). */
-static const char *entry_problem(u64 e, int level)
-{
-	u64 type = (e & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT;
-
-	if ((e & EPT_W) && !(e & EPT_R))
-		return "write without read";
-	if ((e & EPT_RWX) == EPT_X && !(vmx.ept_vpid_cap & CAP_EXEC_ONLY))
-		return "execute-only, not supported";
-	if (level == 1 || (e & EPT_LARGE)) {
-		if (type == 2 || type == 3 || type == 7)
-			return "reserved memory type";
-	} else if (e & (EPT_MEMTYPE_MASK | EPT_IGNORE_PAT | EPT_LARGE)) {
-		return "reserved bits 7:3 set in a table entry";
-	}
-	return "";
-}
-
 void ept_dump_walk(const struct slat *s, u64 gpa)
 {
 	u64 table = s->root;
@@ -228,9 +147,10 @@ void ept_dump_walk(const struct slat *s, u64 gpa)
 			(unsigned long long)((e & EPT_MEMTYPE_MASK) >>
 					     EPT_MEMTYPE_SHIFT),
 			(e & EPT_ACCESSED) ? " A" : "",
-			(e & EPT_DIRTY) ? " D" : "", entry_problem(e, level));
-		if (!ept_present(e) || (e & EPT_LARGE))
+			(e & EPT_DIRTY) ? " D" : "",
+			ept_entry_problem(e, level, vmx.ept_vpid_cap));
+		if (!ept_format.present(e) || (e & EPT_LARGE))
 			break;
-		table = ept_address(e);
+		table = ept_format.address(e);
 	}
 }

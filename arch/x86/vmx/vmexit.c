@@ -30,11 +30,13 @@
  * touches the bits the guest/host masks own (and MOV to/from CR3 if a CPU
  * forces CR3 exiting): it is emulated and the guest re-entered without
  * the core hearing of it.  A #UD exit is looked at once: if the guest ran
- * AMD's VMMCALL it becomes a hypercall, otherwise an exception the core
- * hands back to the guest.
+ * AMD's VMMCALL it becomes a hypercall, if an SVM instruction it is named
+ * like the VMX ones that exit by themselves (arch/x86/virt_insn.c),
+ * otherwise it is an exception the core hands back to the guest.
  */
 #include "vmx.h"
 #include "../cpu.h"
+#include "../virt_insn.h"
 #include "../../../hv/console.h"
 #include "../../../hv/finish.h"
 #include "../../../hv/vmmem.h"
@@ -289,19 +291,15 @@ static void prepare_entry(struct vcpu *v, struct vmx_vcpu *hw)
 		write_cr2(hw->cr2);
 }
 
-/* AMD's hypercall instruction, VMMCALL (0F 01 D9), #UDs on Intel; the
- * guest ABI makes it a hypercall on both vendors. */
-#define VMMCALL_LEN 3
-static bool ud_is_vmmcall(struct vcpu *v, u32 info)
+/* A hardware #UD that AMD's VMMCALL (a hypercall here too) or an SVM
+ * instruction raised: described in exit, true (virt_insn.c). */
+static bool ud_is_virt_insn(struct vcpu *v, u32 info, struct vm_exit *exit)
 {
-	u8 b[VMMCALL_LEN];
-
 	if ((info & INTR_INFO_VECTOR_MASK) != VEC_UD ||
 	    ((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) !=
-		    INTR_TYPE_HW_EXCEPTION ||
-	    guest_read_insn(v, b, sizeof(b)) < 0)
+		    INTR_TYPE_HW_EXCEPTION)
 		return false;
-	return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9;
+	return virt_insn_at_ud(v, NULL, 0, exit);
 }
 
 static const char *virt_insn_name(u32 basic)
@@ -406,11 +404,8 @@ static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
 		 * physical NMI or machine check. */
 		u32 info = (u32)vmcs_read(VM_EXIT_INTR_INFO);
 		insn = false;
-		if (ud_is_vmmcall(v, info)) {
-			exit->reason = EXIT_HYPERCALL;
-			exit->insn_len = VMMCALL_LEN;
+		if (ud_is_virt_insn(v, info, exit))
 			break;
-		}
 		exit->reason = EXIT_EXCEPTION;
 		exit->exc.vector = (u8)(info & INTR_INFO_VECTOR_MASK);
 		exit->exc.has_error = info & INTR_INFO_DELIVER_CODE;

@@ -273,15 +273,28 @@ static int compute_controls(char *err, size_t errlen)
 
 /* --- VMX on ----------------------------------------------------------- */
 
+/* memvisor's guests start in 32-bit protected mode with paging off and
+ * run on EPT: without unrestricted guest VMX could not enter them. */
+static int vmx_probe(char *err, size_t errlen)
+{
+	if (!cpu.vmx) {
+		fmt_snprintf(err, errlen,
+			     "this CPU has no VMX (CPUID.1:ECX bit 5 is 0)");
+		return -1;
+	}
+	if (!cpu.ept || !cpu.unrestricted) {
+		fmt_snprintf(err, errlen, "VMX without %s: memvisor needs EPT "
+			     "and unrestricted guest",
+			     !cpu.ept ? "EPT" : "unrestricted guest");
+		return -1;
+	}
+	return 0;
+}
+
 static int vmx_enable(char *err, size_t errlen)
 {
 	if (vmx_is_on)
 		return 0;
-	if (!cpu.vmx) {
-		fmt_snprintf(err, errlen,
-			     "VMX: this CPU has no VMX (CPUID.1:ECX bit 5 is 0)");
-		return -1;
-	}
 
 	/*
 	 * IA32_FEATURE_CONTROL: once locked, only a reset changes it.  Locked
@@ -302,13 +315,6 @@ static int vmx_enable(char *err, size_t errlen)
 		wrmsr(MSR_IA32_FEATURE_CONTROL,
 		      fc | FEATURE_CONTROL_LOCK |
 			      FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
-	}
-
-	if (!cpu.ept || !cpu.unrestricted) {
-		fmt_snprintf(err, errlen,
-			     "VMX: the CPU lacks %s, which memvisor requires",
-			     !cpu.ept ? "EPT" : "unrestricted guest");
-		return -1;
 	}
 
 	u64 basic = rdmsr(MSR_IA32_VMX_BASIC);
@@ -410,13 +416,23 @@ static void vmx_break_state(struct vcpu *v, bool controls)
 			   vmcs_read(GUEST_CS_AR_BYTES) & ~(u64)AR_PRESENT);
 }
 
+/* Nested VMX is not offered: a guest's CPUID shows no VMX. */
+static void vmx_cpuid_adjust(u32 leaf, u32 subleaf, struct cpuid_regs *c)
+{
+	(void)subleaf;
+	if (leaf == 1)
+		c->ecx &= ~CPUID1_ECX_VMX;
+}
+
 const struct backend_ops vmx_backend = {
 	.name = "VMX+EPT",
 	.slat = &ept_format,
+	.probe = vmx_probe,
 	.enable = vmx_enable,
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_destroy = vmx_vcpu_destroy,
 	.vcpu_run = vmx_vcpu_run,
+	.cpuid_adjust = vmx_cpuid_adjust,
 	.inject_exception = vmx_inject_exception,
 	.flush_slat = ept_flush,
 	.dump = vmx_dump,

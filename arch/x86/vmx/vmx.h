@@ -5,7 +5,8 @@
  *                the checked VMREAD/VMWRITE, the backend_ops table
  *   vmcs.c       one VMCS per vCPU: controls, host state, guest state
  *   vmexit.c     entering the guest and turning exits into struct vm_exit
- *   ept.c        the EPT entry format, the EPTP, INVEPT/INVVPID
+ *   ept_format.c the EPT entry format (pure; ept_format.h)
+ *   ept.c        this CPU's EPT format, the EPTP, INVEPT/INVVPID
  *   diag.c       names (VM-instruction errors, exit reasons) and the
  *                reports for failed entries and fatal errors
  *   vmx_entry.asm  VMLAUNCH/VMRESUME and the exit stub
@@ -64,7 +65,8 @@ void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 			  u32 error);
 
 /* ept.c */
-extern const struct slat_format ept_format;
+/* ept_format_for() this CPU's capabilities, from enable() on. */
+extern struct slat_format ept_format;
 u64 ept_pointer(u64 root);
 void ept_flush(struct vm *vm);
 void ept_flush_eptp(u64 eptp);
