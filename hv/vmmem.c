@@ -57,8 +57,8 @@ static void *table_ptr(void *ctx, u64 hpa)
 	return hv_ptr(hpa);
 }
 
-/* The backend's invalidation of every translation of this VM (INVEPT /
- * its ASID's flush); mm/ calls it when a change it made owes one. */
+/* The backend's invalidation of every guest-physical translation of this
+ * VM; mm/ calls it when a change it made owes one. */
 static void tlb_flush(void *ctx)
 {
 	struct vm *vm = ctx;

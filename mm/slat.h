@@ -33,7 +33,7 @@ struct slat_format {
 /*
  * Where table pages come from, how to reach one by its address, and how to
  * invalidate every translation the CPU may have cached from these tables
- * (the backend's INVEPT / ASID flush for this VM).
+ * (the backend's flush of this VM's guest-physical translations).
  */
 struct slat_env {
 	u64 (*alloc_table)(void *ctx);	/* a zeroed page, or 0 */
