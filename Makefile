@@ -159,6 +159,16 @@ UNIT_TESTS += mm
 UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
 	tests/fake_vmmem.c mm/p2m.c mm/slat.c arch/x86/svm/npt.c hv/guest_load.c hv/fmt.c
 
+# The real hypervisor core's memory path: hv/exit.c (SLAT violations,
+# hypercalls), hv/hypercall.c, hv/vmmem.c, hv/hvmem.c and mm/gmem.c, over
+# identity-mapped host memory and a recording backend (tests/stub_hv.c).
+# tests/test_gmem.c is the randomized model test with a model TLB;
+# GMEM_STEPS and GMEM_SEED override its bounded default run.
+UNIT_TESTS += gmem
+UNIT_gmem_SRCS := tests/test_hypercall.c tests/stub_hv.c \
+	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
+	mm/slat.c mm/p2m.c mm/pool.c mm/frame.c arch/x86/svm/npt.c
+
 define unit_group
 $(BUILD)/tests/$(1): $$(patsubst %.c,$(BUILD)/host/%.o,tests/unit_main.c $$(UNIT_$(1)_SRCS))
 	@mkdir -p $$(dir $$@)
