@@ -165,7 +165,7 @@ UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
 # tests/test_gmem.c is the randomized model test with a model TLB;
 # GMEM_STEPS and GMEM_SEED override its bounded default run.
 UNIT_TESTS += gmem
-UNIT_gmem_SRCS := tests/test_hypercall.c tests/stub_hv.c \
+UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_gmem.c tests/stub_hv.c \
 	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
 	mm/slat.c mm/p2m.c mm/pool.c mm/frame.c arch/x86/svm/npt.c
 
