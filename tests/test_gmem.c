@@ -428,7 +428,7 @@ static void hc_balloon(int v, bool inflate)
 	u64 n = 0, want = MIN(count, HC_GFN_MAX);
 	u8 *used = calloc(m->npages, 1);
 	for (u64 tries = 0; n < want && tries < want * 4; tries++) {
-		u64 g = below(m->npages);
+		u64 g = below(2) ? below(m->npages / 3) : below(m->npages);
 		if (used[g] || (m->st[g] == M_BALLOONED) != !inflate)
 			continue;
 		used[g] = 1;
@@ -606,9 +606,19 @@ static void hc_memstat(int v, bool cold)
 static void drop(int v)
 {
 	struct vm *vm = &vms[v];
-	int level = (int)below(4);
+	struct model *m = &model[v];
+	int level = below(2) ? 0 : (int)below(4);
 	u64 span = PAGE_SIZE << (9 * level);
 	u64 gpa = level == 3 ? 0 : below(vm->mem_bytes / span + 2) * span;
+
+	/* One leaf the CPU has cached: the drop owes a flush by itself,
+	 * whatever else happens before the frame is released. */
+	if (level == 0 && below(4)) {
+		u64 g = below(m->npages), k = 0;
+		while (k++ < m->npages && !m->tlb[g])
+			g = (g + 1) % m->npages;
+		gpa = g * PAGE_SIZE;
+	}
 
 	slat_drop(&vm->mem.slat, gpa, span);
 	vm->stats.slat_drops++;
