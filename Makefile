@@ -57,7 +57,7 @@ UNIT_TESTS :=
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Itests -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -MMD -MP
 
-.PHONY: all deps help run run-bochs gdb test unit clean
+.PHONY: all deps help run run-bochs gdb test unit fuzz clean
 
 # Installs missing Debian packages first (scripts/deps.sh; quick when
 # nothing is missing), so `make run` and `make test` are the whole setup on
@@ -84,6 +84,7 @@ help:
 	@echo "  make test       host unit tests, native guest tests, boot scenarios on QEMU and"
 	@echo "                  Bochs, and a scripted GDB session; ends with 'N passed, N failed'"
 	@echo "  make unit       host unit tests only"
+	@echo "  make fuzz       the randomized model tests for 10^7 steps from a random, printed seed"
 	@echo "  make clean      remove build/"
 	@echo "Variables: HV_CFG=file (hypervisor command line, default boot/hv.cfg),"
 	@echo "           KVM=1 (run), GDB_PORT=1234 (gdb), SKIP_DEPS=1 (no package check)"
@@ -161,6 +162,16 @@ UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
 	tests/fake_vmmem.c mm/p2m.c mm/slat.c arch/x86/svm/npt.c \
 	arch/x86/vmx/ept_format.c hv/guest_load.c hv/fmt.c
 
+# The real hypervisor core's memory path: hv/exit.c (SLAT violations,
+# hypercalls), hv/hypercall.c, hv/vmmem.c, hv/hvmem.c and mm/gmem.c, over
+# identity-mapped host memory and a recording backend (tests/stub_hv.c).
+# tests/test_gmem.c is the randomized model test with a model TLB;
+# GMEM_STEPS and GMEM_SEED override its bounded default run.
+UNIT_TESTS += gmem
+UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_gmem.c tests/stub_hv.c \
+	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
+	mm/slat.c mm/p2m.c mm/pool.c mm/frame.c arch/x86/svm/npt.c
+
 define unit_group
 $(BUILD)/tests/$(1): $$(patsubst %.c,$(BUILD)/host/%.o,tests/unit_main.c $$(UNIT_$(1)_SRCS))
 	@mkdir -p $$(dir $$@)
@@ -176,6 +187,17 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
+
+# The randomized model tests, long: 10^7 steps (FUZZ_STEPS) from a random
+# seed (FUZZ_SEED), printed so a failure can be replayed with
+# `make fuzz FUZZ_SEED=N`.
+FUZZ_STEPS ?= 10000000
+ifeq ($(FUZZ_SEED),)
+FUZZ_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+fuzz: $(BUILD)/tests/gmem
+	@echo "fuzz: GMEM_SEED=$(FUZZ_SEED) GMEM_STEPS=$(FUZZ_STEPS)"
+	@GMEM_SEED=$(FUZZ_SEED) GMEM_STEPS=$(FUZZ_STEPS) scripts/run-unit.sh $<
 
 # --- running -----------------------------------------------------------------
 

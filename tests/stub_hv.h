@@ -1,0 +1,43 @@
+/*
+ * stub_hv.h - the host stand-ins under the real hypervisor core
+ * (tests/stub_hv.c): identity-mapped "physical" memory, a console buffer,
+ * panic() that jumps back to the test, and a recording backend.
+ */
+#ifndef TESTS_STUB_HV_H
+#define TESTS_STUB_HV_H
+
+#include <setjmp.h>
+
+#include "../hv/vm.h"
+
+/* Host memory at a fixed address, so physical address == pointer. */
+#define STUB_PHYS_BASE 0x40000000ull
+#define STUB_PHYS_BYTES (64 * MiB)
+
+/* (Re)initializes the frame allocator over the region, the guest pool
+ * (guest_pool_init), the backend and the recorders. */
+void stub_phys_init(u64 pool_bytes);
+/* frames.st.free right after stub_phys_init(). */
+extern u64 stub_frames_free_at_start;
+
+void stub_log_clear(void);
+bool stub_log_has(const char *s);
+const char *stub_log(void);
+
+/* Armed by a test: panic()/hv_fail() longjmp there (once) with the
+ * message in stub_panic_msg; unarmed they print it and abort. */
+extern jmp_buf *stub_panic_jmp;
+extern char stub_panic_msg[512];
+
+extern const struct backend_ops stub_backend;
+extern u64 stub_flushes[VM_MAX];	/* flush_slat calls per VM id */
+extern u64 stub_injected;
+extern u8 stub_injected_vector;
+extern void (*stub_on_flush)(struct vm *vm);
+
+/* A VM as hv/run.c builds it (id, "vmN", RAM, vCPU, RUNNING), with its
+ * memory from the real vmmem_init().  0 or -1. */
+int stub_vm_create(struct vm *vm, int id, u64 mem_bytes,
+		   const struct slat_format *fmt);
+
+#endif

@@ -1,0 +1,800 @@
+/*
+ * test_gmem.c - a randomized model test of guest memory through the real
+ * entry points: SLAT violations and hypercalls go through hv/exit.c's
+ * exit_handle(), VMs are built and torn down with hv/vmmem.c, and
+ * mm/gmem.c, mm/slat.c, mm/pool.c run unchanged underneath
+ * (tests/stub_hv.c supplies identity-mapped memory and the backend).
+ *
+ * Three VMs share an overcommitted pool.  The model keeps, per VM:
+ *
+ *   - the guest's view of RAM, byte for byte: what it wrote, what the
+ *     hypervisor wrote for it (MEMSTAT), zeros for pages never written,
+ *     ballooned or deflated;
+ *   - each page's state (resident, ballooned, neither) and the counters
+ *     MEMSTAT must report;
+ *   - a TLB: gfn -> hpa for every translation the "CPU" looked up, with
+ *     the table pages the walk went through (the paging-structure
+ *     caches).  A guest access uses a cached translation as hardware
+ *     would, without looking at the SLAT again; only the backend's
+ *     flush_slat (the stub calls model_flush) empties it.  Both emulators
+ *     flush on every world switch, so only this can catch a missing flush.
+ *
+ * Before every batch of guest accesses the test calls gmem_settle(), as
+ * hv/run.c's run_slice() does before every entry, and again after every
+ * exit inside the batch.  After every step:
+ *
+ *   - every cached translation still reaches a frame the pool says is
+ *     PRIVATE to that (VM, gfn), or STALE (released, waiting for the
+ *     flush); FREE or another owner fails the test: a frame was reused
+ *     while a stale translation could reach it;
+ *   - every table page a cached walk went through is still in the tree
+ *     at that place or waiting on the SLAT's stale list;
+ *   - each page's p2m state is the model's, and the pool's used frames
+ *     are the model's resident pages plus the frames waiting for flushes;
+ *
+ * and periodically vmmem_check() (the end-of-VM self-check) finds nothing.
+ * At the end every VM is destroyed and the pool and the hypervisor's frame
+ * allocator are back where they started.
+ *
+ * Steps and seed: GMEM_STEPS (default 100000) and GMEM_SEED (default 1);
+ * `make fuzz` runs 10^7 steps with a random seed it prints.
+ */
+#include <stdlib.h>
+
+#include "unit.h"
+#include "stub_hv.h"
+#include "../arch/x86/svm/npt.h"
+#include "../hv/exit.h"
+#include "../hv/hypercall.h"
+#include "../hv/hvmem.h"
+#include "../hv/vmmem.h"
+
+#define NVM 3
+static const u64 vm_pages[NVM] = { 768, 256, 160 };	/* 1184 pages */
+#define POOL_FRAMES 700					/* overcommitted */
+
+enum { M_UNPOP, M_RESIDENT, M_BALLOONED };
+
+struct model {
+	bool alive;
+	u64 npages;
+	u8 *mem;		/* npages * PAGE_SIZE: the guest's RAM */
+	u8 *st;			/* M_* per page */
+	u64 resident, ballooned;
+	u64 pops;		/* populations: touches and hv writes */
+	u64 violations;		/* SLAT violations delivered */
+	u64 *tlb;		/* hpa per gfn; 0: nothing cached */
+	u64 (*walk)[4];		/* the tables the cached walk read */
+};
+
+static struct vm vms[NVM];
+static struct model model[NVM];
+static u64 rng;
+static long step_now;
+static bool failed;
+
+/* What the run went through (checked at the end: every case happened). */
+static struct {
+	u64 accesses, tlb_hits, violations, stops_oom, stops_nonram;
+	u64 inflates, deflates, hc_ok, e2big, efault, einval, enomem, zero;
+	u64 list_in_listed, memstats, drops, teardowns, flushes, evictions;
+} cov;
+
+static u64 rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545f4914f6cdd1dull;
+}
+
+static u64 below(u64 n)
+{
+	return n ? rnd() % n : 0;
+}
+
+#define FAIL(...)                                                           \
+	do {                                                                \
+		printf("  step %ld: ", step_now);                           \
+		printf(__VA_ARGS__);                                        \
+		printf("\n");                                               \
+		unit_failed_checks++;                                       \
+		failed = true;                                              \
+	} while (0)
+
+/* --- the model TLB ---------------------------------------------------------- */
+
+/* The backend's flush (stub_on_flush): every translation of the VM goes. */
+static void model_flush(struct vm *vm)
+{
+	struct model *m = &model[vm->id];
+
+	if (m->tlb)
+		memset(m->tlb, 0, m->npages * sizeof(u64));
+	cov.flushes++;
+}
+
+/* The table pages a hardware walk of gpa reads, root first. */
+static void walk_tables(const struct slat *s, u64 gpa, u64 out[4])
+{
+	u64 t = s->root;
+
+	for (int level = 4; level >= 1; level--) {
+		out[4 - level] = t;
+		if (level == 1 || !t)
+			break;
+		u64 e = ((u64 *)hv_ptr(t))[(gpa >> (12 + 9 * (level - 1))) & 511];
+		t = s->fmt->present(e) ? s->fmt->address(e) : 0;
+	}
+}
+
+static bool on_stale_list(const struct slat *s, u64 hpa)
+{
+	for (u64 t = s->stale_tables; t; t = *(u64 *)hv_ptr(t))
+		if (t == hpa)
+			return true;
+	return false;
+}
+
+/* The check after every step. */
+static void check_tlbs(void)
+{
+	for (int v = 0; v < NVM && !failed; v++) {
+		struct model *m = &model[v];
+		struct vm *vm = &vms[v];
+		if (!m->tlb)
+			continue;
+		for (u64 gfn = 0; gfn < m->npages && !failed; gfn++) {
+			u64 hpa = m->tlb[gfn];
+			if (!hpa)
+				continue;
+			struct frame_meta *f = pool_meta(&guest_pool, hpa);
+			if (!f || (f->state != FRAME_PRIVATE &&
+				   f->state != FRAME_STALE) ||
+			    f->owner != (u64)v + 1 || f->gfn != gfn) {
+				FAIL("vm%d gfn 0x%llx -> 0x%llx is in the TLB, but "
+				     "the pool says state %d owner %d gfn 0x%llx: "
+				     "frame reused while a stale translation can "
+				     "reach it", v, (unsigned long long)gfn,
+				     (unsigned long long)hpa,
+				     f ? (int)f->state : -1,
+				     f ? (int)f->owner - 1 : -1,
+				     f ? (unsigned long long)f->gfn : 0ull);
+				break;
+			}
+			if (!m->alive)
+				continue;
+			u64 now[4];
+			walk_tables(&vm->mem.slat, gfn * PAGE_SIZE, now);
+			for (int i = 0; i < 4; i++)
+				if (m->walk[gfn][i] != now[i] &&
+				    !on_stale_list(&vm->mem.slat,
+						   m->walk[gfn][i])) {
+					FAIL("vm%d gfn 0x%llx: a cached walk went "
+					     "through table 0x%llx (level %d), "
+					     "which is neither in the tree nor "
+					     "waiting for a flush", v,
+					     (unsigned long long)gfn,
+					     (unsigned long long)m->walk[gfn][i],
+					     4 - i);
+					break;
+				}
+		}
+	}
+}
+
+/* --- VMs ---------------------------------------------------------------------- */
+
+static void vm_up(int v)
+{
+	struct model *m = &model[v];
+
+	if (stub_vm_create(&vms[v], v, vm_pages[v] * PAGE_SIZE, &npt_format) < 0) {
+		FAIL("vm%d cannot be created", v);
+		return;
+	}
+	m->npages = vm_pages[v];
+	free(m->mem);
+	free(m->st);
+	free(m->tlb);
+	free(m->walk);
+	m->mem = calloc(m->npages, PAGE_SIZE);
+	m->st = calloc(m->npages, 1);
+	m->tlb = calloc(m->npages, sizeof(u64));
+	m->walk = calloc(m->npages, sizeof(*m->walk));
+	m->resident = m->ballooned = m->pops = m->violations = 0;
+	m->alive = true;
+}
+
+static void vm_down(int v)
+{
+	struct model *m = &model[v];
+
+	vmmem_destroy(&vms[v]);
+	for (u64 g = 0; g < m->npages; g++)
+		if (m->tlb[g]) {
+			FAIL("vm%d torn down without a flush: gfn 0x%llx still "
+			     "cached", v, (unsigned long long)g);
+			break;
+		}
+	m->alive = false;
+	cov.teardowns++;
+}
+
+/* The entry into the VM (run_slice): pay what is owed. */
+static void entry(int v)
+{
+	struct vm *vm = &vms[v];
+
+	gmem_settle(&vm->mem);
+	if (vm->mem.slat.flush_owed || vm->mem.nstale || vm->mem.stale)
+		FAIL("vm%d: still owes a flush after gmem_settle", v);
+	/* The CPU may drop any translation whenever it likes. */
+	for (int i = 0; i < 2; i++) {
+		u64 g = below(model[v].npages);
+		if (model[v].tlb[g]) {
+			model[v].tlb[g] = 0;
+			cov.evictions++;
+		}
+	}
+}
+
+/* A page the hv or the guest populated: the model follows. */
+static void model_populated(struct model *m, u64 gfn)
+{
+	if (m->st[gfn] == M_RESIDENT)
+		return;
+	if (m->st[gfn] == M_BALLOONED)
+		m->ballooned--;
+	m->st[gfn] = M_RESIDENT;
+	m->resident++;
+	m->pops++;
+}
+
+/*
+ * The guest reads or writes len bytes at gpa (inside one page), as the CPU
+ * would: through a cached translation if there is one, else through the
+ * SLAT, else a SLAT violation, handled and then retried after the
+ * re-entry.  False if the VM was stopped.
+ */
+static bool guest_access(int v, u64 gpa, void *buf, u64 len, bool write)
+{
+	struct vm *vm = &vms[v];
+	struct model *m = &model[v];
+	u64 gfn = gpa / PAGE_SIZE, off = gpa % PAGE_SIZE;
+
+	cov.accesses++;
+	for (int tries = 0; tries < 3; tries++) {
+		u64 hpa = m->tlb[gfn], e;
+		if (hpa) {
+			struct frame_meta *f = pool_meta(&guest_pool, hpa);
+			if (!f || f->state != FRAME_PRIVATE ||
+			    f->owner != (u64)v + 1 || f->gfn != gfn ||
+			    p2m_value(&vm->mem.p2m, gfn) != hpa) {
+				FAIL("vm%d gfn 0x%llx: the guest used a cached "
+				     "translation to 0x%llx that is no longer its "
+				     "frame (state %d)", v,
+				     (unsigned long long)gfn,
+				     (unsigned long long)hpa, f ? (int)f->state : -1);
+				return false;
+			}
+			u8 *p = (u8 *)hv_ptr(hpa) + off;
+			u8 *mp = m->mem + gpa;
+			if (write) {
+				memcpy(p, buf, len);
+				memcpy(mp, buf, len);
+			} else {
+				memcpy(buf, p, len);
+				if (memcmp(p, mp, len) != 0)
+					FAIL("vm%d reads gpa 0x%llx: 0x%llx, the "
+					     "model says 0x%llx", v,
+					     (unsigned long long)gpa,
+					     (unsigned long long)*(u64 *)p,
+					     (unsigned long long)*(u64 *)mp);
+			}
+			if (tries == 0)
+				cov.tlb_hits++;
+			return true;
+		}
+		bool present = slat_lookup(&vm->mem.slat, gfn * PAGE_SIZE, &e);
+		if (present && (!write ||
+				(vm->mem.slat.fmt->perms(e) & SLAT_W))) {
+			m->tlb[gfn] = vm->mem.slat.fmt->address(e);
+			walk_tables(&vm->mem.slat, gfn * PAGE_SIZE, m->walk[gfn]);
+			continue;
+		}
+		struct vm_exit x = { .reason = EXIT_SLAT_VIOLATION };
+		x.slat.gpa = gpa;
+		x.slat.read = !write;
+		x.slat.write = write;
+		x.slat.present = present;
+		exit_handle(vm, &x);
+		m->violations++;
+		cov.violations++;
+		if (vm->state != VM_RUNNING) {
+			if (!strstr(vm->stop_reason, "out of guest memory"))
+				FAIL("vm%d stopped: %s", v, vm->stop_reason);
+			else if (guest_pool.st.free != 0)
+				FAIL("vm%d out of memory with %llu frames free",
+				     v, (unsigned long long)guest_pool.st.free);
+			else if (p2m_state(&vm->mem.p2m, gfn) == P2M_PRIVATE)
+				FAIL("vm%d stopped, but gfn 0x%llx was populated",
+				     v, (unsigned long long)gfn);
+			cov.stops_oom++;
+			return false;
+		}
+		if (p2m_state(&vm->mem.p2m, gfn) != P2M_PRIVATE) {
+			FAIL("vm%d: the violation at 0x%llx left the page %s", v,
+			     (unsigned long long)gpa,
+			     p2m_state_name(p2m_state(&vm->mem.p2m, gfn)));
+			return false;
+		}
+		model_populated(m, gfn);
+		gmem_settle(&vm->mem);	/* the re-entry */
+	}
+	FAIL("vm%d: no progress on gpa 0x%llx", v, (unsigned long long)gpa);
+	return false;
+}
+
+/* The guest stores a buffer of any length (page by page).  False if the
+ * VM was stopped. */
+static bool guest_store(int v, u64 gpa, const void *buf, u64 len)
+{
+	const u8 *b = buf;
+
+	while (len) {
+		u64 chunk = MIN(len, PAGE_SIZE - gpa % PAGE_SIZE);
+		u8 tmp[PAGE_SIZE];
+		memcpy(tmp, b, chunk);
+		if (!guest_access(v, gpa, tmp, chunk, true))
+			return false;
+		gpa += chunk;
+		b += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+/* --- the operations ----------------------------------------------------------- */
+
+static bool batch(int v)
+{
+	struct model *m = &model[v];
+	int n = 1 + (int)below(8);
+
+	entry(v);
+	for (int i = 0; i < n; i++) {
+		/* A hot third of RAM, and the rest. */
+		u64 gfn = below(4) ? below(m->npages / 3) : below(m->npages);
+		u64 len = below(4) ? 8 : 1 + below(64);
+		u64 off = below(PAGE_SIZE - len + 1);
+		u8 buf[64];
+		bool write = below(2);
+		for (u64 k = 0; k < len; k++)
+			buf[k] = (u8)rnd();
+		if (!guest_access(v, gfn * PAGE_SIZE + off, buf, len, write))
+			return false;
+	}
+	return true;
+}
+
+static s64 model_balloon(int v, u64 gpa, u64 count, bool inflate, u64 *list)
+{
+	struct model *m = &model[v];
+	struct vm *vm = &vms[v];
+
+	if (!count)
+		return 0;
+	if (count > HC_GFN_MAX)
+		return -HC_E2BIG;
+	if (!vm_in_ram(vm, gpa, count * 8))
+		return -HC_EFAULT;
+	memcpy(list, m->mem + gpa, count * 8);
+	u8 *seen = calloc(m->npages, 1);
+	s64 rc = (s64)count;
+	for (u64 k = 0; k < count; k++) {
+		u64 g = list[k];
+		if (g >= m->npages || seen[g] ||
+		    (m->st[g] == M_BALLOONED) != !inflate) {
+			rc = -HC_EINVAL;
+			break;
+		}
+		seen[g] = 1;
+	}
+	free(seen);
+	return rc;
+}
+
+static void hc_balloon(int v, bool inflate)
+{
+	struct model *m = &model[v];
+	struct vm *vm = &vms[v];
+	static u64 list[HC_GFN_MAX + 8], got[HC_GFN_MAX];
+	u64 r = below(100), count;
+
+	inflate ? cov.inflates++ : cov.deflates++;
+	if (r < 3)
+		count = (const u64[]){ 513, ~0ull, (1ull << 61) + 1,
+				       1ull << 63, 600 }[below(5)];
+	else if (r < 6)
+		count = 0;
+	else if (r < 8)
+		count = 200 + below(313);
+	else
+		count = 1 + below(8);
+
+	/* A list that is valid as far as the model knows, of up to count
+	 * entries... */
+	u64 n = 0, want = MIN(count, HC_GFN_MAX);
+	u8 *used = calloc(m->npages, 1);
+	for (u64 tries = 0; n < want && tries < want * 4; tries++) {
+		u64 g = below(2) ? below(m->npages / 3) : below(m->npages);
+		if (used[g] || (m->st[g] == M_BALLOONED) != !inflate)
+			continue;
+		used[g] = 1;
+		list[n++] = g;
+	}
+	free(used);
+	if (count <= HC_GFN_MAX)
+		count = n;
+	/* ... made wrong sometimes, often at the end. */
+	if (n && below(100) < 15) {
+		u64 at = below(2) ? n - 1 : below(n);
+		switch (below(4)) {
+		case 0: list[at] = list[below(n)]; break;	/* duplicate */
+		case 1: list[at] = m->npages + below(4); break;
+		case 2: list[at] = ~0ull - below(2); break;
+		default: list[at] = below(m->npages); break;
+		}
+	}
+
+	/* Where the guest puts it. */
+	u64 len = MIN(count, HC_GFN_MAX) * 8, gpa;
+	bool store = true;
+	r = below(100);
+	if (r < 25 && n) {
+		u64 g = list[below(n)] % m->npages;
+		gpa = g * PAGE_SIZE + (below(PAGE_SIZE) & ~7ull);
+		cov.list_in_listed++;
+	} else if (r < 30) {
+		gpa = vm->mem_bytes - below(len + 16);	/* across the end */
+		store = false;
+	} else if (r < 35) {
+		gpa = below(vm->mem_bytes);	/* whatever is there */
+		store = false;
+	} else {
+		gpa = below(vm->mem_bytes);
+		if (below(2))
+			gpa &= ~7ull;
+	}
+	if (gpa > vm->mem_bytes || len > vm->mem_bytes - gpa)
+		store = false;
+
+	entry(v);
+	if (store && len && !guest_store(v, gpa, list, len))
+		return;
+
+	s64 want_rc = model_balloon(v, gpa, count, inflate, got);
+	u64 used_before = pool_used(&guest_pool);
+	u64 counts[P2M_STATE_COUNT];
+	memcpy(counts, vm->mem.p2m.count, sizeof(counts));
+	bool owed = vm->mem.slat.flush_owed;
+
+	vm->vcpu.regs.rax = inflate ? HC_BALLOON_INFLATE : HC_BALLOON_DEFLATE;
+	vm->vcpu.regs.rbx = gpa;
+	vm->vcpu.regs.rcx = count;
+	struct vm_exit x = { .reason = EXIT_HYPERCALL, .insn_len = 3 };
+	exit_handle(vm, &x);
+	s64 rc = (s64)vm->vcpu.regs.rax;
+	if (rc != want_rc) {
+		FAIL("vm%d %s(0x%llx, %llu): %lld, the model says %lld", v,
+		     inflate ? "INFLATE" : "DEFLATE", (unsigned long long)gpa,
+		     (unsigned long long)count, (long long)rc,
+		     (long long)want_rc);
+		return;
+	}
+	if (rc < 0) {
+		rc == -HC_E2BIG ? cov.e2big++ : rc == -HC_EFAULT ? cov.efault++
+							       : cov.einval++;
+		if (pool_used(&guest_pool) != used_before ||
+		    memcmp(counts, vm->mem.p2m.count, sizeof(counts)) != 0 ||
+		    vm->mem.slat.flush_owed != owed)
+			FAIL("vm%d: a failing balloon call changed state", v);
+		for (u64 k = 0; k < n; k++)
+			if (list[k] < m->npages &&
+			    p2m_marked(&vm->mem.p2m, list[k]))
+				FAIL("vm%d: gfn 0x%llx left marked", v,
+				     (unsigned long long)list[k]);
+		return;
+	}
+	rc ? cov.hc_ok++ : cov.zero++;
+	for (s64 k = 0; k < rc; k++) {
+		u64 g = got[k];
+		if (m->st[g] == M_RESIDENT)
+			m->resident--;
+		if (m->st[g] == M_BALLOONED)
+			m->ballooned--;
+		m->st[g] = inflate ? M_BALLOONED : M_UNPOP;
+		if (inflate)
+			m->ballooned++;
+		memset(m->mem + g * PAGE_SIZE, 0, PAGE_SIZE);
+	}
+}
+
+/* MEMSTAT into a random buffer; cold: into a page this VM never
+ * populated, if it has one (to meet an exhausted pool). */
+static void hc_memstat(int v, bool cold)
+{
+	struct model *m = &model[v];
+	struct vm *vm = &vms[v];
+	u64 gpa, len = below(3) ? 48 : below(100);
+	u64 r = below(10);
+
+	cov.memstats++;
+	if (cold) {
+		u64 g = below(m->npages), k = 0;
+		while (k++ < m->npages && m->st[g] == M_RESIDENT)
+			g = (g + 1) % m->npages;
+		gpa = g * PAGE_SIZE + below(PAGE_SIZE - 48);
+	} else if (r == 0)
+		gpa = vm->mem_bytes - below(64);
+	else if (r == 1)
+		gpa = ~0ull - below(64);
+	else
+		gpa = below(vm->mem_bytes);
+
+	entry(v);
+	u64 n = MIN(len, 48) / 8 * 8;
+	u64 c[6] = { m->resident, 0, 0, m->ballooned, m->pops, m->violations };
+	s64 want;
+	u64 need = 0;
+	if (!vm_in_ram(vm, gpa, n)) {
+		want = -HC_EFAULT;
+	} else {
+		for (u64 g = gpa / PAGE_SIZE; n && g <= (gpa + n - 1) / PAGE_SIZE;
+		     g++)
+			need += m->st[g] != M_RESIDENT;
+		/* gmem_write pays this VM's own owed flush before it gives
+		 * up; after entry() there is none. */
+		want = need > guest_pool.st.free ? -HC_ENOMEM : (s64)n;
+	}
+	u8 before[48];
+	if (want == -HC_ENOMEM)
+		memcpy(before, m->mem + gpa, n);
+
+	vm->vcpu.regs.rax = HC_MEMSTAT;
+	vm->vcpu.regs.rbx = gpa;
+	vm->vcpu.regs.rcx = len;
+	struct vm_exit x = { .reason = EXIT_HYPERCALL, .insn_len = 3 };
+	exit_handle(vm, &x);
+	s64 rc = (s64)vm->vcpu.regs.rax;
+	if (rc != want) {
+		FAIL("vm%d MEMSTAT(0x%llx, %llu): %lld, the model says %lld", v,
+		     (unsigned long long)gpa, (unsigned long long)len,
+		     (long long)rc, (long long)want);
+		return;
+	}
+	if (rc == -HC_EFAULT) {
+		cov.efault++;
+		return;
+	}
+	if (rc == -HC_ENOMEM) {
+		cov.enomem++;
+		u8 now[48];
+		vm_read_phys(vm, gpa, now, n);
+		if (memcmp(now, before, n) != 0)
+			FAIL("vm%d: MEMSTAT failed but wrote", v);
+		return;
+	}
+	for (u64 g = gpa / PAGE_SIZE; n && g <= (gpa + n - 1) / PAGE_SIZE; g++)
+		model_populated(m, g);
+	memcpy(m->mem + gpa, c, n);
+	u8 now[48];
+	vm_read_phys(vm, gpa, now, n);
+	if (memcmp(now, c, n) != 0)
+		FAIL("vm%d MEMSTAT counters: resident %llu ballooned %llu pops "
+		     "%llu faults %llu expected; got %llu %llu %llu %llu", v,
+		     (unsigned long long)c[0], (unsigned long long)c[3],
+		     (unsigned long long)c[4], (unsigned long long)c[5],
+		     (unsigned long long)((u64 *)now)[0],
+		     (unsigned long long)(n > 24 ? ((u64 *)now)[3] : 0),
+		     (unsigned long long)(n > 32 ? ((u64 *)now)[4] : 0),
+		     (unsigned long long)(n > 40 ? ((u64 *)now)[5] : 0));
+}
+
+/* hv/run.c's drop_slat(), at every level. */
+static void drop(int v)
+{
+	struct vm *vm = &vms[v];
+	struct model *m = &model[v];
+	int level = below(2) ? 0 : (int)below(4);
+	u64 span = PAGE_SIZE << (9 * level);
+	u64 gpa = level == 3 ? 0 : below(vm->mem_bytes / span + 2) * span;
+
+	/* One leaf the CPU has cached: the drop owes a flush by itself,
+	 * whatever else happens before the frame is released. */
+	if (level == 0 && below(4)) {
+		u64 g = below(m->npages), k = 0;
+		while (k++ < m->npages && !m->tlb[g])
+			g = (g + 1) % m->npages;
+		gpa = g * PAGE_SIZE;
+	}
+
+	slat_drop(&vm->mem.slat, gpa, span);
+	vm->stats.slat_drops++;
+	cov.drops++;
+}
+
+static void nonram_access(int v)
+{
+	struct vm *vm = &vms[v];
+	u64 gpa = vm->mem_bytes + below(1ull << 30);
+	struct vm_exit x = { .reason = EXIT_SLAT_VIOLATION };
+
+	entry(v);
+	x.slat.gpa = gpa;
+	x.slat.read = true;
+	exit_handle(vm, &x);
+	if (vm->state != VM_STOPPED ||
+	    !strstr(vm->stop_reason, "access to non-RAM GPA"))
+		FAIL("vm%d: access to 0x%llx outside RAM: state %d (%s)", v,
+		     (unsigned long long)gpa, vm->state, vm->stop_reason);
+	cov.stops_nonram++;
+	vm_down(v);
+}
+
+/* --- the whole state against the model ----------------------------------------- */
+
+static void check_state(bool deep)
+{
+	u64 resident = 0, stale = 0;
+
+	for (int v = 0; v < NVM && !failed; v++) {
+		struct model *m = &model[v];
+		struct vm *vm = &vms[v];
+		if (!m->alive)
+			continue;
+		static const enum p2m_state want[] = {
+			[M_UNPOP] = P2M_UNPOPULATED,
+			[M_RESIDENT] = P2M_PRIVATE,
+			[M_BALLOONED] = P2M_BALLOONED,
+		};
+		for (u64 g = 0; g < m->npages; g++)
+			if (p2m_state(&vm->mem.p2m, g) != want[m->st[g]]) {
+				FAIL("vm%d gfn 0x%llx is %s, the model says %d",
+				     v, (unsigned long long)g,
+				     p2m_state_name(p2m_state(&vm->mem.p2m, g)),
+				     m->st[g]);
+				return;
+			}
+		resident += m->resident;
+		stale += vm->mem.nstale;
+		if (deep) {
+			stub_log_clear();
+			if (vmmem_check(vm) != 0)
+				FAIL("vm%d self-check: %s", v, stub_log());
+			/* Every byte, through the hypervisor's own reads. */
+			u8 *ram = malloc(vm->mem_bytes);
+			vm_read_phys(vm, 0, ram, vm->mem_bytes);
+			if (memcmp(ram, m->mem, vm->mem_bytes) != 0)
+				FAIL("vm%d: guest RAM differs from the model", v);
+			free(ram);
+		}
+	}
+	if (!failed && pool_used(&guest_pool) != resident + stale)
+		FAIL("the pool has %llu frames in use; the VMs hold %llu and %llu "
+		     "wait for a flush", (unsigned long long)pool_used(&guest_pool),
+		     (unsigned long long)resident, (unsigned long long)stale);
+	if (deep && !failed) {
+		u64 free_recs = 0;
+		for (u64 i = 0; i < guest_pool.nframes; i++)
+			free_recs += guest_pool.meta[i].state == FRAME_FREE;
+		if (free_recs != guest_pool.st.free)
+			FAIL("%llu free frame records, the pool counts %llu",
+			     (unsigned long long)free_recs,
+			     (unsigned long long)guest_pool.st.free);
+	}
+}
+
+static u64 env_u64(const char *name, u64 dflt)
+{
+	const char *s = getenv(name);
+
+	return s && *s ? strtoull(s, NULL, 0) : dflt;
+}
+
+TEST(gmem_model_random)
+{
+	u64 steps = env_u64("GMEM_STEPS", 100000);
+	u64 seed = env_u64("GMEM_SEED", 1);
+
+	printf("  gmem model: GMEM_SEED=%llu GMEM_STEPS=%llu\n",
+	       (unsigned long long)seed, (unsigned long long)steps);
+	rng = seed * 0x9e3779b97f4a7c15ull + 1;
+	memset(&cov, 0, sizeof(cov));
+	failed = false;
+	stub_phys_init(POOL_FRAMES * PAGE_SIZE);
+	stub_on_flush = model_flush;
+	for (int v = 0; v < NVM; v++)
+		vm_up(v);
+
+	for (step_now = 0; step_now < (long)steps && !failed; step_now++) {
+		int v = (int)below(NVM);
+		if (!model[v].alive) {
+			vm_up(v);
+			continue;
+		}
+		u64 op = below(1000);
+		bool up = true;
+		if (op < 740)
+			up = batch(v);
+		else if (op < 820)
+			hc_balloon(v, true);
+		else if (op < 880)
+			hc_balloon(v, false);
+		else if (op < 940)
+			hc_memstat(v, false);
+		else if (op < 996)
+			drop(v);
+		else if (op < 999)
+			vm_down(v);
+		else
+			nonram_access(v);
+		if (model[v].alive && vms[v].state != VM_RUNNING)
+			up = false;
+		if (!up && model[v].alive) {
+			/* The pool is exhausted right now: what does MEMSTAT
+			 * into a fresh page do for another VM? */
+			int w = (v + 1) % NVM;
+			if (guest_pool.st.free == 0 && model[w].alive)
+				hc_memstat(w, true);
+			vm_down(v);	/* stopped: out of the test, rebuilt */
+		}
+		check_tlbs();
+		check_state(step_now % 2000 == 0);
+	}
+	check_state(true);
+	for (int v = 0; v < NVM; v++)
+		if (model[v].alive)
+			vm_down(v);
+	check_tlbs();
+	CHECK_EQ(guest_pool.st.free, guest_pool.nframes);
+	CHECK_EQ(frames.st.free, stub_frames_free_at_start);
+	stub_on_flush = NULL;
+
+	printf("  gmem model: %llu accesses (%llu TLB hits), %llu violations, "
+	       "%llu flushes, %llu evictions; %llu inflates, %llu deflates: "
+	       "%llu ok, %llu zero, %llu -E2BIG, %llu -EFAULT, %llu -EINVAL, "
+	       "%llu lists in listed pages; %llu MEMSTATs (%llu -ENOMEM); "
+	       "%llu drops, %llu teardowns, %llu out of memory, %llu non-RAM\n",
+	       (unsigned long long)cov.accesses, (unsigned long long)cov.tlb_hits,
+	       (unsigned long long)cov.violations, (unsigned long long)cov.flushes,
+	       (unsigned long long)cov.evictions,
+	       (unsigned long long)cov.inflates, (unsigned long long)cov.deflates,
+	       (unsigned long long)cov.hc_ok, (unsigned long long)cov.zero,
+	       (unsigned long long)cov.e2big, (unsigned long long)cov.efault,
+	       (unsigned long long)cov.einval,
+	       (unsigned long long)cov.list_in_listed,
+	       (unsigned long long)cov.memstats, (unsigned long long)cov.enomem,
+	       (unsigned long long)cov.drops, (unsigned long long)cov.teardowns,
+	       (unsigned long long)cov.stops_oom,
+	       (unsigned long long)cov.stops_nonram);
+	if (steps >= 100000 && !failed) {
+		/* Every case was exercised. */
+		CHECK(cov.tlb_hits > 0);
+		CHECK(cov.hc_ok > 0);
+		CHECK(cov.e2big > 0);
+		CHECK(cov.efault > 0);
+		CHECK(cov.einval > 0);
+		CHECK(cov.enomem > 0);
+		CHECK(cov.stops_oom > 0);
+		CHECK(cov.list_in_listed > 0);
+	}
+	for (int v = 0; v < NVM; v++) {
+		free(model[v].mem);
+		free(model[v].st);
+		free(model[v].tlb);
+		free(model[v].walk);
+		model[v] = (struct model){ 0 };
+	}
+}
