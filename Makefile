@@ -170,6 +170,7 @@ UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
 UNIT_TESTS += gmem
 UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_gmem.c tests/stub_hv.c \
 	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
+	arch/x86/vmx/ept_format.c \
 	mm/slat.c mm/p2m.c mm/pool.c mm/frame.c arch/x86/svm/npt.c
 
 define unit_group

@@ -50,7 +50,7 @@ static s64 copy_gfn_list(struct vm *vm, u64 gpa, u64 count, bool ballooned)
 }
 
 /* Inflate: the pages go to the balloon, their frames back to the pool
- * (mm/gmem.c holds each back until the TLB flush it owes). */
+ * (mm/gmem.c holds each back until the TLB flush it owes, paid here). */
 static s64 balloon(struct vm *vm, u64 gpa, u64 count, bool inflate)
 {
 	s64 rc;
@@ -63,6 +63,9 @@ static s64 balloon(struct vm *vm, u64 gpa, u64 count, bool inflate)
 	for (u64 k = 0; k < count; k++)
 		gmem_release(&vm->mem, gfns[k],
 			     inflate ? P2M_BALLOONED : P2M_UNPOPULATED);
+	/* One flush for the whole list, now: the frames are back in the
+	 * pool before this exit ends, for whichever VM faults next. */
+	gmem_settle(&vm->mem);
 	return (s64)count;
 }
 

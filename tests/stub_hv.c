@@ -241,3 +241,11 @@ int stub_vm_create(struct vm *vm, int id, u64 mem_bytes,
 	}
 	return 0;
 }
+
+/* arch/x86/vmx/ept_format.c reports a leaf EPT cannot express through this
+ * hook; in the hypervisor it panics (arch/x86/vmx/ept.c), so here too. */
+void ept_format_misuse(const char *what, u64 hpa, unsigned perms)
+{
+	panic("ept_format_misuse: %s for 0x%llx (perms %u)", what,
+	      (unsigned long long)hpa, perms);
+}

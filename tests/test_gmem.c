@@ -5,7 +5,8 @@
  * mm/gmem.c, mm/slat.c, mm/pool.c run unchanged underneath
  * (tests/stub_hv.c supplies identity-mapped memory and the backend).
  *
- * Three VMs share an overcommitted pool.  The model keeps, per VM:
+ * Three VMs share an overcommitted pool; vm1's SLAT is in the real EPT
+ * format, the others' in the real NPT format.  The model keeps, per VM:
  *
  *   - the guest's view of RAM, byte for byte: what it wrote, what the
  *     hypervisor wrote for it (MEMSTAT), zeros for pages never written,
@@ -44,6 +45,7 @@
 #include "unit.h"
 #include "stub_hv.h"
 #include "../arch/x86/svm/npt.h"
+#include "../arch/x86/vmx/ept_format.h"
 #include "../hv/exit.h"
 #include "../hv/hypercall.h"
 #include "../hv/hvmem.h"
@@ -185,11 +187,19 @@ static void check_tlbs(void)
 
 /* --- VMs ---------------------------------------------------------------------- */
 
+/* vm1's tables are in the real EPT format, the others' in NPT: both
+ * formats go through the same model. */
+static const struct slat_format *vm_format(int v)
+{
+	return v == 1 ? ept_format_for(EPT_CAP_EXEC_ONLY) : &npt_format;
+}
+
 static void vm_up(int v)
 {
 	struct model *m = &model[v];
 
-	if (stub_vm_create(&vms[v], v, vm_pages[v] * PAGE_SIZE, &npt_format) < 0) {
+	if (stub_vm_create(&vms[v], v, vm_pages[v] * PAGE_SIZE,
+			   vm_format(v)) < 0) {
 		FAIL("vm%d cannot be created", v);
 		return;
 	}
