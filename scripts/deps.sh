@@ -12,6 +12,7 @@ packages=(
 	qemu-system-x86 ovmf	# QEMU with UEFI firmware
 	bochs bochsbios vgabios bochs-term	# Bochs (VMX) and its terminal display
 	gdb			# make gdb and the GDB test
+	libxxhash-dev		# XXH3, the page-content hash of sharing (mm/share.c)
 )
 
 missing=()
