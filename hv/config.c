@@ -91,7 +91,8 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 			     cfg->vm_count, (int)n, val, CONFIG_NAME_MAX - 1);
 		return -1;
 	}
-	bool have_mem = false, have_args = false, have_expect = false;
+	bool have_mem = false, have_args = false, have_expect = false,
+	     have_group = false;
 
 	for (size_t i = n; i < len;) {
 		const char *it = val + i + 1;	/* skip the comma */
@@ -101,17 +102,32 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		bool is_mem = m > 4 && token_is(it, 4, "mem=");
 		bool is_args = m >= 5 && token_is(it, 5, "args=");
 		bool is_expect = m > 7 && token_is(it, 7, "expect=");
+		bool is_group = m > 12 && token_is(it, 12, "share_group=");
 		if ((is_mem && have_mem) || (is_args && have_args) ||
-		    (is_expect && have_expect)) {
+		    (is_expect && have_expect) || (is_group && have_group)) {
 			fmt_snprintf(err, errlen, "vm%d: '%s' given twice",
 				     cfg->vm_count,
-				     is_mem ? "mem" : is_args ? "args" : "expect");
+				     is_mem ? "mem" : is_args ? "args"
+					     : is_expect ? "expect"
+							 : "share_group");
 			return -1;
 		}
 		have_mem |= is_mem;
 		have_args |= is_args;
 		have_expect |= is_expect;
-		if (is_mem) {
+		have_group |= is_group;
+		if (is_group) {
+			u64 group;
+			if (parse_u64(it + 12, m - 12, &group) < 0 ||
+			    group > 255) {
+				fmt_snprintf(err, errlen,
+					     "vm%d: bad share_group '%.*s' (want "
+					     "0-255)", cfg->vm_count,
+					     (int)(m - 12), it + 12);
+				return -1;
+			}
+			vm->share_group = (unsigned)group;
+		} else if (is_mem) {
 			if (parse_size(it + 4, m - 4, &vm->mem) < 0 ||
 			    vm->mem == 0) {
 				fmt_snprintf(err, errlen,
@@ -151,7 +167,8 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		} else {
 			fmt_snprintf(err, errlen,
 				     "vm%d: unknown option '%.*s' (known: "
-				     "mem=SIZE, args=\"...\", expect=N|stopped)",
+				     "mem=SIZE, args=\"...\", expect=N|stopped, "
+				     "share_group=N)",
 				     cfg->vm_count, (int)m, it);
 			return -1;
 		}
@@ -216,6 +233,32 @@ static int parse_slat_drop(struct hv_config *cfg, const char *val,
 			    err, errlen);
 }
 
+static int parse_share(struct hv_config *cfg, const char *val, size_t len,
+		       char *err, size_t errlen)
+{
+	if (token_is(val, len, "on") || token_is(val, len, "off")) {
+		cfg->share = token_is(val, len, "on");
+		return 0;
+	}
+	fmt_snprintf(err, errlen, "share: '%.*s' is neither 'on' nor 'off'",
+		     (int)len, val);
+	return -1;
+}
+
+static int parse_share_scan(struct hv_config *cfg, const char *val,
+			    size_t len, char *err, size_t errlen)
+{
+	return parse_number("share_scan", &cfg->share_scan, 1, 65536, val, len,
+			    err, errlen);
+}
+
+static int parse_share_oracle(struct hv_config *cfg, const char *val,
+			      size_t len, char *err, size_t errlen)
+{
+	return parse_number("share_oracle", &cfg->share_oracle, 0, 1, val, len,
+			    err, errlen);
+}
+
 static const struct config_key keys[] = {
 	{ "vm", true, parse_vm },
 	{ "pool", false, parse_pool },
@@ -223,6 +266,9 @@ static const struct config_key keys[] = {
 	{ "stat_interval", false, parse_stat_interval },
 	{ "watchdog", false, parse_watchdog },
 	{ "slat_drop", false, parse_slat_drop },
+	{ "share", false, parse_share },
+	{ "share_scan", false, parse_share_scan },
+	{ "share_oracle", false, parse_share_oracle },
 	{ "selftest", false, parse_selftest },
 };
 
@@ -237,7 +283,9 @@ int config_parse(struct hv_config *cfg, const char *cmdline, char *err,
 	*cfg = (struct hv_config){ .selftest = SELFTEST_NONE,
 				   .slice_us = CONFIG_DEFAULT_SLICE_US,
 				   .stat_interval_ms = CONFIG_DEFAULT_STAT_MS,
-				   .watchdog_s = CONFIG_DEFAULT_WATCHDOG_S };
+				   .watchdog_s = CONFIG_DEFAULT_WATCHDOG_S,
+				   .share = true,
+				   .share_scan = CONFIG_DEFAULT_SHARE_SCAN };
 	while ((r = cmdline_next(&pos, &kv, err, errlen)) > 0) {
 		const struct config_key *key = NULL;
 		for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)

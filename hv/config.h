@@ -3,9 +3,11 @@
  * command line) means.  Pure logic, host-tested by tests/test_cmdline.c.
  *
  *   vm=MODULE[,mem=SIZE][,args="GUEST COMMAND LINE"][,expect=WHAT]
+ *      [,share_group=N]
  *                   declare a VM (up to 8); expect=N (exit status N, default
  *                   0) or expect=stopped (the hypervisor stops it) says
- *                   how it must end for HV RESULT: PASS
+ *                   how it must end for HV RESULT: PASS; pages are shared
+ *                   only between VMs of one share_group (0-255, default 0)
  *   pool=SIZE       the guest-memory pool (default: the sum of the VMs' RAM);
  *                   may be smaller than that sum (overcommit)
  *   slice=US        a vCPU's time slice in microseconds (default 10000)
@@ -16,6 +18,11 @@
  *                   next violations rebuild them from the p2m (0: off)
  *   watchdog=S      stop a VM that made no exit but timer ticks for S
  *                   seconds (default 10; 0 turns it off)
+ *   share=on|off    content-based page sharing (default on)
+ *   share_scan=N    pages the sharing scanner hashes per round, between
+ *                   slices (1-65536, default 256)
+ *   share_oracle=0|1  print the sharing oracle with every [stat] line too
+ *                   (it is always printed at the end)
  *   selftest=NAME   deliberately break something at boot, to prove the
  *                   hypervisor catches it (see config.c for the names)
  *
@@ -56,11 +63,13 @@ struct vm_decl {
 	char args[CONFIG_ARGS_MAX];
 	enum vm_expect expect;
 	int expect_status;
+	unsigned share_group;
 };
 
 #define CONFIG_DEFAULT_SLICE_US 10000
 #define CONFIG_DEFAULT_STAT_MS 1000
 #define CONFIG_DEFAULT_WATCHDOG_S 10
+#define CONFIG_DEFAULT_SHARE_SCAN 256
 
 struct hv_config {
 	enum selftest selftest;
@@ -69,6 +78,9 @@ struct hv_config {
 	u64 stat_interval_ms;
 	u64 watchdog_s;
 	u64 slat_drop;
+	bool share;		/* share=on (default) */
+	u64 share_scan;
+	u64 share_oracle;
 	int vm_count;
 	struct vm_decl vms[CONFIG_MAX_VMS];
 };

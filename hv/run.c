@@ -100,6 +100,7 @@ static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 	fmt_snprintf(vm->name, sizeof(vm->name), "vm%d", id);
 	vm->mem_bytes = d->mem;
 	vm->npages = d->mem / PAGE_SIZE;
+	vm->share_group = d->share_group;
 	vm->vcpu.vm = vm;
 	vm->state = VM_LOADING;
 
@@ -168,7 +169,8 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 	hv_log("%s memory: %llu MiB RAM; %llu pages resident (loaded %llu, "
 	       "demand-zero %llu, by the hypervisor %llu), %llu ballooned",
 	       vm->name, (unsigned long long)(vm->mem_bytes / MiB),
-	       (unsigned long long)p->count[P2M_PRIVATE],
+	       (unsigned long long)(p->count[P2M_PRIVATE] +
+				    p->count[P2M_SHARED]),
 	       (unsigned long long)g->st.loaded,
 	       (unsigned long long)g->st.populated_slat,
 	       (unsigned long long)g->st.populated_hv,
@@ -188,6 +190,15 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 	hv_log("%s TLB: %llu flushes owed and paid; %llu frames waited for "
 	       "one", vm->name, (unsigned long long)g->slat.flushes,
 	       (unsigned long long)g->st.deferred);
+	hv_log("%s sharing: %llu pages shared now (group %u), %llu merged "
+	       "into the zero frame so far; %llu copy-on-write breaks (%llu "
+	       "by its page-table walks)", vm->name,
+	       (unsigned long long)p->count[P2M_SHARED], vm->share_group,
+	       (unsigned long long)g->st.zero_merges,
+	       (unsigned long long)g->st.cow_breaks,
+	       (unsigned long long)g->st.cow_page_walks);
+	if (guest_share.on)
+		vmmem_print_oracle("before this VM's teardown");
 
 	u64 diffs = vmmem_check(vm);
 	hv_log("%s self-check: %s walk %s the p2m (%llu leaves, %llu "
@@ -233,6 +244,43 @@ static const char *state_name(const struct vm *vm)
 	return "?";
 }
 
+/* Pages of every VM mapped to a shared frame (the zero frame included). */
+static u64 pages_sharing(void)
+{
+	u64 n = 0;
+
+	for (int i = 0; i < vm_count; i++)
+		n += vms[i].mem.p2m.count[P2M_SHARED];
+	return n;
+}
+
+/* The "share" object of a [stat] line.  frames saved: guest pages mapped
+ * to shared frames, less the pool frames that hold them (the zero frame
+ * is not a pool frame). */
+static void print_share_json(void)
+{
+	const struct share_stats *st = &guest_share.st;
+	u64 sharing = pages_sharing();
+
+	kprintf("\"share\":{\"on\":%s,\"pages_shared\":%llu,"
+		"\"pages_sharing\":%llu,\"saved\":%llu,\"zero_shared\":%llu,"
+		"\"cow_breaks\":%llu,\"cow_in_place\":%llu,"
+		"\"cow_page_walks\":%llu,\"volatile\":%llu,"
+		"\"collisions\":%llu,\"full_scans\":%llu,\"scanned\":%llu}",
+		guest_share.on ? "true" : "false",
+		(unsigned long long)st->frames_shared,
+		(unsigned long long)sharing,
+		(unsigned long long)(sharing - st->frames_shared),
+		(unsigned long long)guest_share.zero_refs,
+		(unsigned long long)st->cow_breaks,
+		(unsigned long long)st->cow_in_place,
+		(unsigned long long)st->cow_page_walks,
+		(unsigned long long)st->volatile_pages,
+		(unsigned long long)st->collisions,
+		(unsigned long long)st->full_scans,
+		(unsigned long long)st->scanned);
+}
+
 /* One [stat] line: machine-readable counters of every VM and of memory. */
 static void print_stat(u64 t_ms)
 {
@@ -251,16 +299,22 @@ static void print_stat(u64 t_ms)
 			exits += vm->stats.exits[r];
 		kprintf("%s{\"vm\":%d,\"state\":\"%s\",\"resident\":%llu,"
 			"\"populated\":%llu,\"slat_violations\":%llu,"
-			"\"exits\":%llu,\"slices\":%llu,\"preemptions\":%llu}",
+			"\"exits\":%llu,\"slices\":%llu,\"preemptions\":%llu,"
+			"\"shared\":%llu,\"cow_breaks\":%llu}",
 			i ? "," : "", vm->id, state_name(vm),
-			(unsigned long long)vm->mem.p2m.count[P2M_PRIVATE],
+			(unsigned long long)(vm->mem.p2m.count[P2M_PRIVATE] +
+					     vm->mem.p2m.count[P2M_SHARED]),
 			(unsigned long long)vm->mem.st.populated_slat,
 			(unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
 			(unsigned long long)exits,
 			(unsigned long long)vm->stats.slices,
-			(unsigned long long)vm->stats.preemptions);
+			(unsigned long long)vm->stats.preemptions,
+			(unsigned long long)vm->mem.p2m.count[P2M_SHARED],
+			(unsigned long long)vm->mem.st.cow_breaks);
 	}
-	kprintf("]}\n");
+	kprintf("],");
+	print_share_json();
+	kprintf("}\n");
 }
 
 /*
@@ -326,6 +380,7 @@ static void run_loop(const struct hv_config *cfg)
 			if (vm->state != VM_RUNNING)
 				continue;
 			run_slice(vm, cfg->slice_us);
+			share_scan(&guest_share, cfg->share_scan);
 			if (cfg->slat_drop && vm->state == VM_RUNNING &&
 			    vm->stats.slices % cfg->slat_drop == 0)
 				drop_slat(vm);
@@ -344,6 +399,8 @@ static void run_loop(const struct hv_config *cfg)
 		u64 now = rdtsc() - start;
 		if (stat_tsc && now >= next_stat) {
 			print_stat(now / tsc_per_us / 1000);
+			if (cfg->share_oracle && running)
+				vmmem_print_oracle("now");
 			next_stat = now + stat_tsc;
 		}
 	} while (running);
@@ -379,7 +436,8 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 			(unsigned long long)(frames.st.free * PAGE_SIZE / MiB),
 			(unsigned long long)(HV_RESERVE_FRAMES * PAGE_SIZE /
 					     MiB));
-	if (guest_pool_init(pool, err, sizeof(err)) < 0)
+	if (guest_pool_init(pool, err, sizeof(err)) < 0 ||
+	    guest_share_init(cfg->share, err, sizeof(err)) < 0)
 		hv_fail("%s", err);
 	hv_log("guest pool: %llu frames (%llu MiB) at 0x%llx for %llu MiB of "
 	       "guest RAM%s", (unsigned long long)guest_pool.nframes,
@@ -387,6 +445,14 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 	       (unsigned long long)guest_pool.base,
 	       (unsigned long long)(ram / MiB),
 	       pool < ram ? " (overcommitted)" : "");
+	if (cfg->share)
+		hv_log("share: on; the scanner hashes %llu pages per round "
+		       "between slices (XXH3), %llu hash buckets, zero frame "
+		       "at 0x%llx", (unsigned long long)cfg->share_scan,
+		       (unsigned long long)guest_share.nbuckets,
+		       (unsigned long long)guest_share.zero_hpa);
+	else
+		hv_log("share: off");
 
 	u64 free_before = frames.st.free;
 	for (int i = 0; i < cfg->vm_count; i++) {

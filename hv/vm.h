@@ -60,6 +60,7 @@ struct vm {
 	char name[VM_NAME_MAX];		/* "vm0" */
 	u64 mem_bytes;
 	u64 npages;
+	unsigned share_group;		/* vm=...,share_group= */
 	struct gmem mem;		/* p2m, SLAT, frames: mm/gmem.c */
 	struct vcpu vcpu;
 	enum vm_state state;

@@ -16,6 +16,8 @@
 #include "string.h"
 
 struct pool guest_pool;
+struct share guest_share;
+static u32 *share_census;	/* scratch for share_check() */
 
 int guest_pool_init(u64 bytes, char *err, size_t errlen)
 {
@@ -36,6 +38,37 @@ int guest_pool_init(u64 bytes, char *err, size_t errlen)
 		return -1;
 	}
 	pool_init(&guest_pool, base, n, hv_ptr(meta));
+	return 0;
+}
+
+static void *frame_bytes(void *ctx, u64 hpa)
+{
+	(void)ctx;
+	return hv_ptr(hpa);
+}
+
+int guest_share_init(bool on, char *err, size_t errlen)
+{
+	u64 nbuckets = 64;
+
+	while (nbuckets < guest_pool.nframes / 2)
+		nbuckets *= 2;
+	u64 bucket_frames = ALIGN_UP(nbuckets * sizeof(u32), PAGE_SIZE) /
+			    PAGE_SIZE;
+	u64 census_frames = ALIGN_UP(guest_pool.nframes * sizeof(u32),
+				     PAGE_SIZE) / PAGE_SIZE;
+	u64 buckets = hv_frames_alloc(bucket_frames, 1);
+	u64 census = hv_frames_alloc(census_frames, 1);
+	u64 zero = hv_frame_alloc();
+
+	if (!buckets || !census || !zero) {
+		fmt_snprintf(err, errlen, "share: no room for %llu hash buckets "
+			     "and the zero frame", (unsigned long long)nbuckets);
+		return -1;
+	}
+	share_init(&guest_share, on, &guest_pool, frame_bytes, NULL,
+		   hv_ptr(buckets), nbuckets, zero);
+	share_census = hv_ptr(census);
 	return 0;
 }
 
@@ -94,6 +127,8 @@ int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 			     vm->name, fmt->name);
 		return -1;
 	}
+	if (guest_share.buckets)
+		share_attach(&guest_share, &vm->mem, vm->share_group);
 	return 0;
 }
 
@@ -178,5 +213,36 @@ static void check_report(void *ctx, const char *fmt, ...)
 
 u64 vmmem_check(struct vm *vm)
 {
-	return gmem_check(&vm->mem, check_report, vm);
+	u64 diffs = gmem_check(&vm->mem, check_report, vm);
+
+	if (guest_share.buckets)
+		diffs += share_check(&guest_share, share_census, check_report,
+				     vm);
+	return diffs;
+}
+
+/* "share: saved S of P possible frames (X%)", by the exhaustive oracle
+ * over every VM that has memory now; prefix says when. */
+void vmmem_print_oracle(const char *when)
+{
+	u64 resident = share_resident(&guest_share);
+	u64 nframes = ALIGN_UP(MAX(resident, 1) * 16, PAGE_SIZE) / PAGE_SIZE;
+	u64 scratch = hv_frames_alloc(nframes, 1);
+
+	if (!scratch) {
+		hv_log("share: no room for the oracle's %llu pages of scratch",
+		       (unsigned long long)nframes);
+		return;
+	}
+	struct share_oracle o = share_oracle(&guest_share, hv_ptr(scratch));
+	u64 saved = share_saved(&o), possible = share_possible(&o);
+	hv_frames_free(scratch, nframes);
+	hv_log("share: saved %llu of %llu possible frames (%llu.%llu%%) %s; "
+	       "%llu resident pages in %llu frames, %llu with perfect sharing",
+	       (unsigned long long)saved, (unsigned long long)possible,
+	       (unsigned long long)(possible ? saved * 100 / possible : 100),
+	       (unsigned long long)(possible ? saved * 1000 / possible % 10
+					     : 0),
+	       when, (unsigned long long)o.resident,
+	       (unsigned long long)o.used, (unsigned long long)o.ideal);
 }

@@ -7,12 +7,19 @@
 
 #include "vm.h"
 #include "../mm/pool.h"
+#include "../mm/share.h"
 
 /* Where every guest page's frame comes from (mm/pool.c). */
 extern struct pool guest_pool;
+/* The sharing scanner over every VM's memory (mm/share.c). */
+extern struct share guest_share;
 
 /* Reserves the pool: bytes of contiguous host frames.  0 or -1. */
 int guest_pool_init(u64 bytes, char *err, size_t errlen);
+/* Sets up sharing over the pool (its hash table, the zero frame); VMs
+ * created afterwards take part.  on=false: the scanner never runs.  0 or
+ * -1. */
+int guest_share_init(bool on, char *err, size_t errlen);
 
 /* Sets up the VM's guest memory (mm/gmem.c): the p2m, all pages
  * unpopulated, and the SLAT root in the backend's format.  0 or -1. */
@@ -47,5 +54,9 @@ int guest_read_insn(struct vcpu *v, u8 *dst, u64 len);
 /* The end-of-VM self-check of the guest-memory invariants (gmem_check):
  * the number of differences, each printed. */
 u64 vmmem_check(struct vm *vm);
+
+/* Prints the sharing oracle's line (mm/share.c: share_oracle): what
+ * sharing saves now, and what perfect sharing would. */
+void vmmem_print_oracle(const char *when);
 
 #endif

@@ -5,15 +5,21 @@
  *   p2m (the truth)  --derives-->  SLAT leaves (a cache, may be dropped)
  *        |
  *        +-- PRIVATE: one pool frame, whose record names (VM, gfn)
- *        +-- SHARED, SWAPPED: not produced yet (sharing, swapping)
+ *        +-- SHARED: a read-only frame with a reference count, or the
+ *        |           zero frame (mm/share.c)
+ *        +-- SWAPPED: not produced yet (swapping)
  *        +-- UNPOPULATED, BALLOONED: no frame; read as zeros
  *
  * Transitions made here (design.md, Overcommit):
  *   UNPOPULATED -> PRIVATE    first touch (gmem_fault) or a hv write
  *   BALLOONED   -> PRIVATE    the same, counted as a touched balloon page
- *   PRIVATE     -> BALLOONED  inflate (gmem_release)
+ *   SHARED      -> PRIVATE    a write, by the guest or the hv: a copy
+ *                             (copy-on-write), or in place when this page
+ *                             holds the frame's last reference
+ *   PRIVATE     -> BALLOONED  inflate (gmem_release); SHARED too
  *   BALLOONED   -> UNPOPULATED deflate (gmem_release)
  *   any         -> gone       teardown (gmem_destroy)
+ * (PRIVATE -> SHARED is the scanner's, in mm/share.c.)
  *
  * The TLB rule is a mechanism, not a habit of the callers: removing a leaf
  * makes the SLAT owe a flush (mm/slat.c), and a frame released while a
@@ -21,6 +27,7 @@
  * frame reaches the pool again while a stale translation could reach it.
  */
 #include "gmem.h"
+#include "share.h"
 
 static void *frame_ptr(struct gmem *g, u64 hpa)
 {
@@ -39,21 +46,24 @@ int gmem_init(struct gmem *g, unsigned id, u64 npages, u64 *p2m_storage,
 	      const struct slat_env *env)
 {
 	*g = (struct gmem){ .id = id, .npages = npages, .pool = pool };
+	g->share = NULL;	/* until share_attach() */
 	p2m_init(&g->p2m, p2m_storage, npages);
 	return slat_init(&g->slat, fmt, env);
 }
 
 /* --- frames --------------------------------------------------------------- */
 
-/* Hands a frame back: at once if no translation to it can survive, else
- * onto the stale list until the flush. */
-static void frame_put(struct gmem *g, u64 hpa)
+/* Hands a private frame back: at once if no translation to it can
+ * survive, else onto the stale list until the flush. */
+void gmem_frame_put(struct gmem *g, u64 hpa)
 {
 	struct frame_meta *m = pool_meta(g->pool, hpa);
 
 	if (!m || m->state != FRAME_PRIVATE)
 		panic("gmem: vm id %u releases 0x%llx, which is not a private "
 		      "pool frame", g->id, (unsigned long long)hpa);
+	if (m->hashed)
+		share_unhash(g->share, hpa);	/* its link is needed */
 	if (!g->slat.flush_owed) {
 		pool_free(g->pool, hpa);
 		return;
@@ -78,9 +88,9 @@ void gmem_settle(struct gmem *g)
 	}
 }
 
-/* A zeroed frame for gfn, now PRIVATE; 0 if the pool has none even after
- * our own stale frames came back. */
-static u64 populate(struct gmem *g, u64 gfn, enum gmem_by by)
+/* A pool frame for gfn of this VM; 0 if the pool has none even after our
+ * own stale frames came back. */
+static u64 take_frame(struct gmem *g, u64 gfn)
 {
 	u64 hpa = pool_alloc(g->pool, g->id, gfn);
 
@@ -88,20 +98,88 @@ static u64 populate(struct gmem *g, u64 gfn, enum gmem_by by)
 		gmem_settle(g);
 		hpa = pool_alloc(g->pool, g->id, gfn);
 	}
+	return hpa;
+}
+
+static void note_resident(struct gmem *g)
+{
+	g->st.resident_max = MAX(g->st.resident_max,
+				 g->p2m.count[P2M_PRIVATE] +
+					 g->p2m.count[P2M_SHARED]);
+}
+
+/* A zeroed frame for gfn, now PRIVATE; 0 if there is none. */
+static u64 populate(struct gmem *g, u64 gfn, enum gmem_by by)
+{
+	u64 hpa = take_frame(g, gfn);
+
 	if (!hpa)
 		return 0;
 	__builtin_memset(frame_ptr(g, hpa), 0, PAGE_SIZE);
 	if (p2m_state(&g->p2m, gfn) == P2M_BALLOONED)
 		g->st.balloon_touched++;	/* guest ABI: comes back zero */
 	p2m_set(&g->p2m, gfn, P2M_PRIVATE, hpa);
-	g->st.resident_max = MAX(g->st.resident_max,
-				 g->p2m.count[P2M_PRIVATE]);
+	note_resident(g);
 	if (by == GMEM_BY_LOADER)
 		g->st.loaded++;
 	else if (by == GMEM_BY_GUEST)
 		g->st.populated_slat++;
 	else
 		g->st.populated_hv++;
+	return hpa;
+}
+
+/* Does a write to the shared page gfn need a new frame?  Not when the page
+ * holds the frame's last reference. */
+static bool cow_needs_frame(struct gmem *g, u64 gfn)
+{
+	u64 hpa = p2m_value(&g->p2m, gfn);
+
+	return hpa == g->share->zero_hpa ||
+	       pool_meta(g->pool, hpa)->refcount > 1;
+}
+
+/*
+ * A write to the shared page gfn: copy-on-write.  The page gets a frame of
+ * its own with the shared bytes, or keeps the frame when it holds the last
+ * reference.  The old read-only leaf is removed and flushed before the
+ * reference is dropped (mm/share.c's rule).  The page's frame, or 0 if the
+ * pool is empty (then nothing changed).
+ */
+static u64 cow_break(struct gmem *g, u64 gfn, bool walk)
+{
+	struct share *s = g->share;
+	u64 old = p2m_value(&g->p2m, gfn), hpa;
+
+	if (!cow_needs_frame(g, gfn)) {
+		struct frame_meta *m = pool_meta(g->pool, old);
+		share_unhash(s, old);
+		*m = (struct frame_meta){ .gfn = gfn, .owner = g->id + 1,
+					  .state = FRAME_PRIVATE };
+		s->st.frames_shared--;
+		s->st.cow_in_place++;
+		hpa = old;
+	} else {
+		hpa = take_frame(g, gfn);
+		if (!hpa)
+			return 0;
+		if (old == s->zero_hpa)
+			__builtin_memset(frame_ptr(g, hpa), 0, PAGE_SIZE);
+		else
+			__builtin_memcpy(frame_ptr(g, hpa), frame_ptr(g, old),
+					 PAGE_SIZE);
+		slat_unmap(&g->slat, gfn * PAGE_SIZE);
+		gmem_settle(g);
+		share_put(s, old);
+	}
+	p2m_set(&g->p2m, gfn, P2M_PRIVATE, hpa);
+	note_resident(g);
+	s->st.cow_breaks++;
+	g->st.cow_breaks++;
+	if (walk) {
+		s->st.cow_page_walks++;
+		g->st.cow_page_walks++;
+	}
 	return hpa;
 }
 
@@ -129,10 +207,13 @@ enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
 			return GMEM_NO_FRAME;
 		break;
 	case P2M_SHARED:
-		if (access & GMEM_WRITE)
-			not_built(g, gfn, "copy-on-write");
+		if (access & GMEM_WRITE) {
+			if (!cow_break(g, gfn, access & GMEM_WALK))
+				return GMEM_NO_FRAME;
+			break;
+		}
 		if (present)
-			return GMEM_BAD_FAULT;
+			return GMEM_BAD_FAULT;	/* the leaf grants reads */
 		*answer = (struct gmem_answer){ p2m_value(&g->p2m, gfn),
 						SLAT_R | SLAT_X };
 		return GMEM_MAP;
@@ -207,8 +288,9 @@ int gmem_write(struct gmem *g, u64 gpa, const void *src, u64 len,
 		case P2M_BALLOONED:
 			need++;
 			break;
-		case P2M_SHARED:
-			not_built(g, gfn, "copy-on-write");
+		case P2M_SHARED:	/* never written in place */
+			need += cow_needs_frame(g, gfn);
+			break;
 		case P2M_SWAPPED:
 		default:
 			not_built(g, gfn, "swap-in");
@@ -218,10 +300,14 @@ int gmem_write(struct gmem *g, u64 gpa, const void *src, u64 len,
 		gmem_settle(g);
 	if (need > g->pool->st.free)
 		return -1;
-	for (u64 gfn = first; gfn <= last; gfn++)
-		if (p2m_state(&g->p2m, gfn) != P2M_PRIVATE &&
-		    !populate(g, gfn, by))
+	for (u64 gfn = first; gfn <= last; gfn++) {
+		enum p2m_state st = p2m_state(&g->p2m, gfn);
+		if (st == P2M_PRIVATE)
+			continue;
+		if (!(st == P2M_SHARED ? cow_break(g, gfn, false)
+				       : populate(g, gfn, by)))
 			panic("gmem_write: the pool lost a frame it counted");
+	}
 	while (len) {
 		u64 chunk = MIN(len, PAGE_SIZE - gpa % PAGE_SIZE);
 		__builtin_memcpy((u8 *)frame_ptr(g, p2m_value(&g->p2m,
@@ -244,15 +330,21 @@ void gmem_release(struct gmem *g, u64 gfn, enum p2m_state to)
 	switch (p2m_state(&g->p2m, gfn)) {
 	case P2M_PRIVATE:
 		slat_unmap(&g->slat, gfn * PAGE_SIZE);
-		frame_put(g, p2m_value(&g->p2m, gfn));
+		gmem_frame_put(g, p2m_value(&g->p2m, gfn));
 		if (to == P2M_BALLOONED)
 			g->st.balloon_freed++;
 		break;
 	case P2M_UNPOPULATED:
 	case P2M_BALLOONED:
 		break;		/* nothing backs it */
-	case P2M_SHARED:
-		not_built(g, gfn, "page sharing");
+	case P2M_SHARED: {
+		u64 hpa = p2m_value(&g->p2m, gfn);
+		slat_unmap(&g->slat, gfn * PAGE_SIZE);
+		gmem_settle(g);	/* before the reference goes */
+		p2m_set(&g->p2m, gfn, to, 0);
+		share_put(g->share, hpa);
+		return;
+	}
 	case P2M_SWAPPED:
 	default:
 		not_built(g, gfn, "swapping");
@@ -264,15 +356,18 @@ void gmem_destroy(struct gmem *g)
 {
 	if (!g->p2m.entries)
 		return;
-	/* The whole tree first (one walk instead of a lookup per page),
-	 * then every page; slat_destroy() pays the one flush all of it
-	 * owes, and the frames that waited for it go back last. */
+	/* The whole tree first (one walk instead of a lookup per page) and
+	 * one flush for all of it; then every page goes, frames at once and
+	 * shared references with nothing left to flush. */
 	if (g->slat.root)
 		slat_drop(&g->slat, 0, 512 * GiB);
+	gmem_settle(g);
 	for (u64 gfn = 0; gfn < g->npages; gfn++)
 		gmem_release(g, gfn, P2M_UNPOPULATED);
 	slat_destroy(&g->slat);
 	gmem_settle(g);
+	if (g->share)
+		share_detach(g->share, g);
 	g->p2m.entries = NULL;
 }
 
@@ -327,10 +422,18 @@ u64 gmem_check(struct gmem *g, gmem_report_fn *report, void *ctx)
 			       (unsigned long long)gfn);
 			c.differences++;
 		}
-		if (st != P2M_PRIVATE)
-			continue;
 		u64 hpa = p2m_value(&g->p2m, gfn);
 		struct frame_meta *m = pool_meta(g->pool, hpa);
+		if (st == P2M_SHARED &&
+		    !(g->share && hpa == g->share->zero_hpa) &&
+		    (!m || m->state != FRAME_SHARED)) {
+			report(ctx, "self-check: gfn 0x%llx is shared to 0x%llx, "
+			       "which is not a shared frame",
+			       (unsigned long long)gfn, (unsigned long long)hpa);
+			c.differences++;
+		}
+		if (st != P2M_PRIVATE)
+			continue;
 		if (!m || m->state != FRAME_PRIVATE ||
 		    m->owner != (u64)g->id + 1 || m->gfn != gfn) {
 			report(ctx, "self-check: gfn 0x%llx -> frame 0x%llx, but "

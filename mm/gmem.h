@@ -23,6 +23,7 @@
 #define GMEM_READ (1u << 0)
 #define GMEM_WRITE (1u << 1)
 #define GMEM_EXEC (1u << 2)
+#define GMEM_WALK (1u << 3)	/* by the guest's own page-table walk */
 
 /* Who populates a page (kept apart in the statistics). */
 enum gmem_by {
@@ -42,7 +43,12 @@ struct gmem_stats {
 	u64 balloon_freed;	/* resident pages released into the balloon */
 	u64 balloon_touched;	/* ballooned pages touched anyway */
 	u64 deferred;		/* frames that waited for a TLB flush */
+	u64 zero_merges;	/* pages merged into the zero frame */
+	u64 cow_breaks;		/* writes to shared pages (guest or hv) */
+	u64 cow_page_walks;	/* ... by the guest's page-table walk */
 };
+
+struct share;
 
 /*
  * Frames released while a flush is owed wait on `stale` (linked through
@@ -55,6 +61,8 @@ struct gmem {
 	struct p2m p2m;
 	struct slat slat;
 	struct pool *pool;
+	struct share *share;	/* the scanner this VM is attached to, or
+				   NULL: then nothing of it is ever shared */
 	u32 stale;		/* pool index + 1 of the first stale frame */
 	u64 nstale;
 	struct gmem_stats st;
@@ -122,6 +130,10 @@ void gmem_release(struct gmem *g, u64 gfn, enum p2m_state to);
 /* Pays an owed TLB flush, then returns the frames and tables that waited
  * for it.  The core calls it before every entry into the VM. */
 void gmem_settle(struct gmem *g);
+
+/* For mm/share.c: gives back a private frame this VM no longer maps
+ * (held until the flush, if one is owed). */
+void gmem_frame_put(struct gmem *g, u64 hpa);
 
 /*
  * The invariants (docs/hypervisor.md), for this VM: every p2m entry and

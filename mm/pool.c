@@ -42,7 +42,7 @@ u64 pool_alloc(struct pool *p, unsigned owner, u64 gfn)
 
 	p->free_head = m->link;
 	*m = (struct frame_meta){ .gfn = gfn, .owner = owner + 1,
-				  .state = FRAME_PRIVATE, .refcount = 1 };
+				  .state = FRAME_PRIVATE };
 	p->st.free--;
 	p->st.allocs++;
 	if (pool_used(p) > p->st.high_water)

@@ -18,15 +18,30 @@ enum frame_state {
 
 /*
  * 16 bytes per frame (VMware ESX's page-sharing metadata is 16 bytes too):
- * what the frame holds and for whom, plus room for sharing's reference
- * count and hash chain.  `link` is the free list while the frame is free.
+ * what the frame holds and for whom, and the links of sharing's hash
+ * table.  What the fields mean depends on the state:
+ *
+ *            gfn            owner        refcount/checksum   link
+ *   FREE     -              0            -                   free list
+ *   PRIVATE  the guest page VM id + 1    content hash at     sharing's hash
+ *                                        its last scan       chain (hashed)
+ *   SHARED   content hash   group + 1    guest pages mapping sharing's hash
+ *                                        it                  chain (hashed)
+ *   STALE    -              VM id + 1    -                   the VM's list of
+ *                                                            frames waiting
+ *                                                            for a flush
  */
 struct frame_meta {
-	u64 gfn : 40;		/* the guest page it backs (PRIVATE) */
-	u64 owner : 8;		/* VM id + 1; 0 = nobody */
+	u64 gfn : 40;
+	u64 owner : 8;
 	u64 state : 4;		/* enum frame_state */
-	u64 reserved : 12;
-	u32 refcount;		/* guest pages mapping it */
+	u64 hashed : 1;		/* on a chain of sharing's table (mm/share.c) */
+	u64 scanned : 1;	/* PRIVATE: checksum is valid */
+	u64 reserved : 10;
+	union {
+		u32 refcount;	/* SHARED */
+		u32 checksum;	/* PRIVATE */
+	};
 	u32 link;		/* next frame (index + 1) in a list; 0 = end */
 };
 

@@ -383,10 +383,10 @@ TEST(config_vm_unknown_option)
 {
 	CHECK_EQ(parse("vm=a,cpus=2"), -1);
 	CHECK_STR(err, "vm0: unknown option 'cpus=2' (known: mem=SIZE, "
-		       "args=\"...\", expect=N|stopped)");
+		       "args=\"...\", expect=N|stopped, share_group=N)");
 	CHECK_EQ(parse("vm=a vm=b,memory=1M"), -1);
 	CHECK_STR(err, "vm1: unknown option 'memory=1M' (known: mem=SIZE, "
-		       "args=\"...\", expect=N|stopped)");
+		       "args=\"...\", expect=N|stopped, share_group=N)");
 	CHECK_EQ(parse("vm=a,Mem=1M"), -1);	/* case matters */
 	CHECK(strstr(err, "unknown option 'Mem=1M'") != NULL);
 	CHECK_EQ(parse("vm=a,"), -1);	/* trailing comma: empty option */
@@ -508,11 +508,11 @@ TEST(config_selftest_names)
 TEST(config_unknown_key)
 {
 	CHECK_EQ(parse("foo=1"), -1);
-	CHECK_STR(err, "unknown key 'foo' (known: vm pool slice stat_interval watchdog slat_drop selftest)");
+	CHECK_STR(err, "unknown key 'foo' (known: vm pool slice stat_interval watchdog slat_drop share share_scan share_oracle selftest)");
 	CHECK_EQ(parse("vm=a.elf VM=b.elf"), -1);
-	CHECK_STR(err, "unknown key 'VM' (known: vm pool slice stat_interval watchdog slat_drop selftest)");
+	CHECK_STR(err, "unknown key 'VM' (known: vm pool slice stat_interval watchdog slat_drop share share_scan share_oracle selftest)");
 	CHECK_EQ(parse("vms=a"), -1);
-	CHECK_STR(err, "unknown key 'vms' (known: vm pool slice stat_interval watchdog slat_drop selftest)");
+	CHECK_STR(err, "unknown key 'vms' (known: vm pool slice stat_interval watchdog slat_drop share share_scan share_oracle selftest)");
 
 	/* Truncated into a small buffer: terminated, nothing past errlen. */
 	char small[32];

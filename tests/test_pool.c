@@ -43,7 +43,8 @@ TEST(pool_alloc_records_owner_and_gfn)
 	CHECK_EQ(m->owner, 4);	/* id + 1 */
 	CHECK_EQ(m->gfn, 0x1234);
 	CHECK_EQ(m->state, FRAME_PRIVATE);
-	CHECK_EQ(m->refcount, 1);
+	CHECK_EQ(m->scanned, 0);	/* no content hash yet */
+	CHECK_EQ(m->hashed, 0);
 	CHECK_EQ(pool.st.free, 63);
 	CHECK_EQ(pool.st.high_water, 1);
 }
