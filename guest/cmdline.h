@@ -48,7 +48,7 @@ enum hostile_id {
 
 #define CMDLINE_MAX_WORK 16
 #define CMDLINE_BALLOON_MAX 8192 /* pages the guest can hold in its balloon */
-#define CMDLINE_SETTLE_DEFAULT 1000 /* settle=: yields, when not given */
+#define CMDLINE_SETTLE_DEFAULT 2000 /* settle=: yields, when not given */
 
 struct guest_config {
 	enum work_id work[CMDLINE_MAX_WORK];
