@@ -47,6 +47,11 @@ static const struct key_spec keys[] = {
 	KEY("halts", VAL_COUNT, halts, 1, 1000000000),
 	KEY("balloon", VAL_COUNT, balloon_pages, 1, CMDLINE_BALLOON_MAX),
 	KEY("corrupt", VAL_COUNT, corrupt, 0, 1),
+	KEY("settle", VAL_COUNT, settle_bound, 1, 10000000),
+	KEY("settle_shared", VAL_COUNT, settle_shared, 0, 1ull << 32),
+	KEY("volatile", VAL_COUNT, volatile_pages, 1, 65536),
+	KEY("vrounds", VAL_COUNT, vrounds, 1, 100000),
+	KEY("zero", VAL_COUNT, zero_pages, 1, 1ull << 20),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -54,7 +59,9 @@ static const char *const work_names[WORK_COUNT] = {
 	[WORK_TOUCH] = "touch", [WORK_DUP] = "dup",
 	[WORK_COW] = "cow",     [WORK_HOTCOLD] = "hotcold",
 	[WORK_PT] = "pt",       [WORK_IDLE] = "idle",
-	[WORK_BALLOON] = "balloon", [WORK_VERIFY] = "verify",
+	[WORK_BALLOON] = "balloon", [WORK_SETTLE] = "settle",
+	[WORK_VOLATILE] = "volatile", [WORK_ZERO] = "zero",
+	[WORK_VERIFY] = "verify",
 };
 
 static const char *const hostile_names[HOSTILE_COUNT] = {
@@ -96,6 +103,10 @@ static void set_defaults(struct guest_config *cfg)
 		.idle_bytes = 1 * MIB,
 		.halts = 100,
 		.balloon_pages = 64,
+		.settle_bound = CMDLINE_SETTLE_DEFAULT,
+		.volatile_pages = 64,
+		.vrounds = 32,
+		.zero_pages = 64,
 	};
 }
 
@@ -236,6 +247,7 @@ static int parse_keyed_value(struct guest_config *cfg,
 /* Bit i of *seen: key i (table index), then work= and hostile=. */
 #define SEEN_WORK (1u << NKEYS)
 #define SEEN_HOSTILE (1u << (NKEYS + 1))
+_Static_assert(NKEYS + 2 <= 32, "the seen bits no longer fit an unsigned");
 
 static int parse_word(struct guest_config *cfg, const char *s, int len,
 		      unsigned *seen)

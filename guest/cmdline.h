@@ -22,6 +22,9 @@ enum work_id {
 	WORK_PT,
 	WORK_IDLE,
 	WORK_BALLOON,
+	WORK_SETTLE,   /* yield until MEMSTAT shared settles (memvisor) */
+	WORK_VOLATILE, /* pages rewritten every round beside still ones */
+	WORK_ZERO,     /* resident pages that hold only zeros */
 	WORK_VERIFY,
 	WORK_COUNT
 };
@@ -45,6 +48,7 @@ enum hostile_id {
 
 #define CMDLINE_MAX_WORK 16
 #define CMDLINE_BALLOON_MAX 8192 /* pages the guest can hold in its balloon */
+#define CMDLINE_SETTLE_DEFAULT 2000 /* settle=: yields, when not given */
 
 struct guest_config {
 	enum work_id work[CMDLINE_MAX_WORK];
@@ -62,6 +66,11 @@ struct guest_config {
 	uint64_t halts;
 	uint64_t balloon_pages;
 	uint64_t corrupt;
+	uint64_t settle_bound;   /* settle=: most yields */
+	uint64_t settle_shared;  /* settle_shared=: target, 0 = until stable */
+	uint64_t volatile_pages; /* volatile=: pages rewritten (and still) */
+	uint64_t vrounds;        /* vrounds=: rewrites of the volatile set */
+	uint64_t zero_pages;     /* zero=: pages of the zero workload */
 	char error[128]; /* set when cmdline_parse fails */
 };
 

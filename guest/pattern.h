@@ -26,6 +26,9 @@ enum pattern_tag {
 	TAG_IDLE = 6,
 	TAG_PT = 7,
 	TAG_BALLOON = 8,
+	TAG_VOLATILE = 9, /* rewritten every round (a new generation) */
+	TAG_STILL = 10,   /* written once, in identical pairs */
+	TAG_ZERO_DIRTY = 11, /* what the zero workload writes before zeros */
 };
 
 /* A bijective 64-bit mixer (the splitmix64 finalizer): a one-bit change in

@@ -35,7 +35,8 @@ static void expect_page(const struct region *r, uint64_t seed, uint64_t page,
 			struct page_expect *pe)
 {
 	pe->zero = r->tag == TAG_ZERO;
-	pe->key = pe->zero ? 0 : pattern_page_key(seed, r->tag, r->gen, page);
+	uint64_t index = r->group > 1 ? page / r->group : page;
+	pe->key = pe->zero ? 0 : pattern_page_key(seed, r->tag, r->gen, index);
 	pe->patched = page < r->patched_pages;
 	pe->patch_index = pe->patched ? region_patch_index(seed, page) : 0;
 	pe->patch_value = pe->patched ? region_patch_value(seed, page) : 0;

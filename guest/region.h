@@ -4,7 +4,9 @@
  *
  * A region's expected content is fully described by this struct and the
  * seed: pages hold pattern(seed, tag, gen, page), except that pages below
- * `patched_pages` carry one word overwritten by the cow workload.  Pure C
+ * `patched_pages` carry one word overwritten by the cow workload, and that
+ * with `group` > 1 the pattern's page index is page / group (runs of
+ * `group` identical pages, for sharing within one VM).  Pure C
  * over plain pointers, so tests/test_guest_pattern.c checks fill, verify and
  * mismatch reporting on host memory.
  */
@@ -24,6 +26,8 @@ struct region {
 	uint32_t tag;
 	uint64_t gen;            /* bumped when a region is rewritten */
 	uint64_t patched_pages;  /* pages [0, patched_pages) have a cow word */
+	uint64_t group;          /* >1: pages p and q with p/group == q/group
+				    hold the same bytes (keyed by p/group) */
 };
 
 /* Called once per wrong byte; `addr` is where the byte is. */

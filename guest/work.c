@@ -143,6 +143,9 @@ int work_run(enum work_id w, struct work_ctx *c)
 	case WORK_PT: return work_pt(c);
 	case WORK_IDLE: return work_idle(c);
 	case WORK_BALLOON: return work_balloon(c);
+	case WORK_SETTLE: return work_settle(c);
+	case WORK_VOLATILE: return work_volatile(c);
+	case WORK_ZERO: return work_zero(c);
 	case WORK_VERIFY: return work_verify_all(c);
 	case WORK_COUNT: break;
 	}

@@ -57,6 +57,9 @@ int work_idle(struct work_ctx *c);
 int work_verify_all(struct work_ctx *c);
 int work_pt(struct work_ctx *c);
 int work_balloon(struct work_ctx *c);
+int work_settle(struct work_ctx *c);
+int work_volatile(struct work_ctx *c);
+int work_zero(struct work_ctx *c);
 int work_hostile(struct work_ctx *c);
 
 /* Balloon driver pieces idle uses (work_balloon.c). */

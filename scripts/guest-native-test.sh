@@ -187,6 +187,41 @@ scenario_all() {
 	report all
 }
 
+# The page-sharing workloads natively: volatile rewrites its set every
+# round and verifies both sets; zero leaves its pages all zero; settle
+# needs memvisor and skips (no YIELD without the signature).
+scenario_volatile() {
+	boot_guest volatile "work=volatile,verify volatile=64 vrounds=32 seed=7"
+	expect_pass
+	expect_line '^volatile: 64 pages rewritten 32 times, 64 still pages; verified 524288 bytes$'
+	expect_line '^volatile: verified 524288 bytes; pages=128 faults=128$'
+	expect_faults_equal_pages volatile
+	expect_line '^verify: still +64 pages at 0x[0-9a-f]+ ok$'
+	expect_line '^verify: volatile +64 pages at 0x[0-9a-f]+ ok$'
+	report volatile
+}
+
+scenario_zero_settle() {
+	boot_guest zero-settle "work=settle,zero,verify zero=100 settle=5 settle_shared=10"
+	expect_pass
+	expect_line '^settle: SKIP needs memvisor'
+	expect_no_line '^settle: MEMSTAT'
+	expect_line '^zero: 100 pages resident and all zero; verified 409600 bytes$'
+	expect_faults_equal_pages zero
+	expect_line '^verify: all 1 regions intact'
+	report zero-settle
+}
+
+# corrupt=1 lands in volatile's still set, which the end of volatile must
+# catch (the volatile set itself is rewritten every round).
+scenario_volatile_corrupt() {
+	boot_guest volatile-corrupt "work=volatile volatile=8 vrounds=4 corrupt=1"
+	expect_status $QEMU_VERIFY_FAILED
+	expect_line '^corrupt: flipped byte at 0x[0-9a-f]+ in still '
+	expect_last_line '^GUEST RESULT: FAIL still: 1 wrong byte'
+	report volatile-corrupt
+}
+
 # QEMU TCG sets CPUID.1:ECX[31] itself; the guest must see it is not
 # memvisor and skip, not VMMCALL (which would be #UD here).
 scenario_no_memvisor() {
@@ -278,6 +313,9 @@ main() {
 	scenario_pt
 	scenario_idle
 	scenario_all
+	scenario_volatile
+	scenario_zero_settle
+	scenario_volatile_corrupt
 	scenario_no_memvisor
 	scenario_no_memvisor_alias
 	scenario_corrupt

@@ -124,3 +124,79 @@ TEST(cmdline_hostile_balloon_alias)
 	CHECK_STR(cmdline_hostile_name(c.hostile), "balloon-alias");
 	CHECK_EQ(cmdline_parse("hostile=balloon-alia", &c), -1);
 }
+
+TEST(cmdline_share_workload_defaults)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("work=dup,settle,volatile,zero,cow,verify", &c),
+		 0);
+	CHECK_EQ(c.nwork, 6);
+	CHECK_EQ(c.work[1], WORK_SETTLE);
+	CHECK_EQ(c.work[2], WORK_VOLATILE);
+	CHECK_EQ(c.work[3], WORK_ZERO);
+	CHECK_EQ(c.work[4], WORK_COW);
+	CHECK_EQ(c.settle_bound, CMDLINE_SETTLE_DEFAULT);
+	CHECK_EQ(c.settle_shared, 0);
+	CHECK_EQ(c.volatile_pages, 64);
+	CHECK_EQ(c.vrounds, 32);
+	CHECK_EQ(c.zero_pages, 64);
+	CHECK_STR(cmdline_work_name(WORK_SETTLE), "settle");
+	CHECK_STR(cmdline_work_name(WORK_VOLATILE), "volatile");
+	CHECK_STR(cmdline_work_name(WORK_ZERO), "zero");
+}
+
+TEST(cmdline_share_workload_keys)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("work=settle settle=10000000 settle_shared=128 "
+			       "volatile=65536 vrounds=100000 zero=0x100",
+			       &c),
+		 0);
+	CHECK_EQ(c.settle_bound, 10000000);
+	CHECK_EQ(c.settle_shared, 128);
+	CHECK_EQ(c.volatile_pages, 65536);
+	CHECK_EQ(c.vrounds, 100000);
+	CHECK_EQ(c.zero_pages, 256);
+	CHECK_EQ(cmdline_parse("settle=1 volatile=1 vrounds=1 zero=1 "
+			       "settle_shared=0",
+			       &c),
+		 0);
+	CHECK_EQ(c.settle_bound, 1);
+	CHECK_EQ(c.volatile_pages, 1);
+	CHECK_EQ(c.vrounds, 1);
+	CHECK_EQ(c.zero_pages, 1);
+}
+
+TEST(cmdline_share_workload_ranges)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("settle=0", &c), -1);
+	CHECK_STR(c.error, "settle=0 out of range [1, 10000000]");
+	CHECK_EQ(cmdline_parse("settle=10000001", &c), -1);
+	CHECK_STR(c.error, "settle=10000001 out of range [1, 10000000]");
+	CHECK_EQ(cmdline_parse("settle_shared=0x100000001", &c), -1);
+	CHECK_STR(c.error,
+		  "settle_shared=0x100000001 out of range [0, 4294967296]");
+	CHECK_EQ(cmdline_parse("volatile=0", &c), -1);
+	CHECK_STR(c.error, "volatile=0 out of range [1, 65536]");
+	CHECK_EQ(cmdline_parse("volatile=65537", &c), -1);
+	CHECK_STR(c.error, "volatile=65537 out of range [1, 65536]");
+	CHECK_EQ(cmdline_parse("vrounds=0", &c), -1);
+	CHECK_STR(c.error, "vrounds=0 out of range [1, 100000]");
+	CHECK_EQ(cmdline_parse("vrounds=100001", &c), -1);
+	CHECK_EQ(cmdline_parse("zero=0", &c), -1);
+	CHECK_STR(c.error, "zero=0 out of range [1, 1048576]");
+	CHECK_EQ(cmdline_parse("zero=1048577", &c), -1);
+	CHECK_EQ(cmdline_parse("volatile=4K", &c), -1);
+	CHECK_STR(c.error, "bad number '4K' for volatile=");
+	CHECK_EQ(cmdline_parse("settle=5 settle=6", &c), -1);
+	CHECK_STR(c.error, "key 'settle' given twice");
+	CHECK_EQ(cmdline_parse("settle_shared=1 settle_shared=1", &c), -1);
+	CHECK_STR(c.error, "key 'settle_shared' given twice");
+	CHECK_EQ(cmdline_parse("volatile=2 volatile=2", &c), -1);
+	CHECK_STR(c.error, "key 'volatile' given twice");
+	CHECK_EQ(cmdline_parse("work=zero,volatile,zero", &c), -1);
+	CHECK_STR(c.error, "workload 'zero' listed twice");
+	CHECK_EQ(cmdline_parse("work=settl", &c), -1);
+	CHECK_STR(c.error, "unknown workload 'settl' in work=");
+}
