@@ -20,7 +20,7 @@
  *                   seconds (default 10; 0 turns it off)
  *   share=on|off    content-based page sharing (default on)
  *   share_scan=N    pages the sharing scanner hashes per round, between
- *                   slices (1-65536, default 256)
+ *                   slices (1-65536, default 128)
  *   share_oracle=0|1  print the sharing oracle with every [stat] line too
  *                   (it is always printed at the end)
  *   selftest=NAME   deliberately break something at boot, to prove the
@@ -69,7 +69,7 @@ struct vm_decl {
 #define CONFIG_DEFAULT_SLICE_US 10000
 #define CONFIG_DEFAULT_STAT_MS 1000
 #define CONFIG_DEFAULT_WATCHDOG_S 10
-#define CONFIG_DEFAULT_SHARE_SCAN 256
+#define CONFIG_DEFAULT_SHARE_SCAN 128
 
 struct hv_config {
 	enum selftest selftest;

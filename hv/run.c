@@ -370,6 +370,7 @@ static void run_loop(const struct hv_config *cfg)
 	int running;
 
 	u64 watchdog_tsc = cfg->watchdog_s * 1000000 * tsc_per_us;
+	u64 scan_tsc = cfg->slice_us * tsc_per_us, next_scan = 0;
 
 	for (int i = 0; i < vm_count; i++)
 		vms[i].last_progress = start;
@@ -380,7 +381,12 @@ static void run_loop(const struct hv_config *cfg)
 			if (vm->state != VM_RUNNING)
 				continue;
 			run_slice(vm, cfg->slice_us);
-			share_scan(&guest_share, cfg->share_scan);
+			/* The scanner's round: between slices, at most one per
+			 * slice length of time, however often guests yield. */
+			if (rdtsc() >= next_scan) {
+				share_scan(&guest_share, cfg->share_scan);
+				next_scan = rdtsc() + scan_tsc;
+			}
 			if (cfg->slat_drop && vm->state == VM_RUNNING &&
 			    vm->stats.slices % cfg->slat_drop == 0)
 				drop_slat(vm);
