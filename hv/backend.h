@@ -73,6 +73,8 @@ struct vm_exit {
 			bool read, write, exec;	/* the access that faulted */
 			bool present;	/* a SLAT entry existed (permission
 					   fault, not a missing entry) */
+			bool walk;	/* during the guest's own page-table
+					   walk (not its final access) */
 		} slat;
 		struct {
 			u32 index;

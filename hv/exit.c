@@ -199,7 +199,8 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 	u64 gpa = e->slat.gpa, gfn = gpa / PAGE_SIZE;
 	unsigned access = (e->slat.read ? GMEM_READ : 0) |
 			  (e->slat.write ? GMEM_WRITE : 0) |
-			  (e->slat.exec ? GMEM_EXEC : 0);
+			  (e->slat.exec ? GMEM_EXEC : 0) |
+			  (e->slat.walk ? GMEM_WALK : 0);
 	struct gmem_answer a;
 
 	if (gpa >= vm->mem_bytes) {

@@ -480,7 +480,7 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 	run_loop(cfg);
 
 	kprintf("[hv] summary:\n[hv]   vm   end            resident-max  "
-		"violations  exits     slices  verdict\n");
+		"shared-max  cow    violations  exits     slices  verdict\n");
 	for (int i = 0; i < vm_count; i++) {
 		const struct vm *vm = &vms[i];
 		char end[24];
@@ -492,15 +492,35 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 				     vm->exit_status);
 		else
 			fmt_snprintf(end, sizeof(end), "stopped");
-		kprintf("[hv]   %-4s %-14s %-13llu %-11llu %-9llu %-7llu %s\n",
-			vm->name, end,
+		kprintf("[hv]   %-4s %-14s %-13llu %-11llu %-6llu %-11llu %-9llu "
+			"%-7llu %s\n", vm->name, end,
 			(unsigned long long)vm->mem.st.resident_max,
+			(unsigned long long)vm->mem.st.shared_max,
+			(unsigned long long)vm->mem.st.cow_breaks,
 			(unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
 			(unsigned long long)exits,
 			(unsigned long long)vm->stats.slices,
 			vm->as_expected ? "as expected" : "NOT AS EXPECTED");
 		pass &= vm->finished && vm->as_expected;
 	}
+	const struct share_stats *ss = &guest_share.st;
+	hv_log("share: %s; %llu pages merged (%llu into the zero frame), "
+	       "%llu duplicate frames freed; %llu copy-on-write breaks (%llu in "
+	       "place, %llu by page-table walks); %llu volatile, %llu "
+	       "collisions, %llu stale candidates; %llu full scans, %llu pages "
+	       "hashed, %llu page tables skipped", guest_share.on ? "on" : "off",
+	       (unsigned long long)ss->merges,
+	       (unsigned long long)ss->zero_merges,
+	       (unsigned long long)ss->frames_freed,
+	       (unsigned long long)ss->cow_breaks,
+	       (unsigned long long)ss->cow_in_place,
+	       (unsigned long long)ss->cow_page_walks,
+	       (unsigned long long)ss->volatile_pages,
+	       (unsigned long long)ss->collisions,
+	       (unsigned long long)ss->stale_candidates,
+	       (unsigned long long)ss->full_scans,
+	       (unsigned long long)ss->scanned,
+	       (unsigned long long)ss->skipped_page_tables);
 	bool no_leak = frames.st.free == free_before &&
 		       guest_pool.st.free == guest_pool.nframes;
 	hv_log("pool: %llu of %llu frames free after teardown, high-water "

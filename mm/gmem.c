@@ -88,16 +88,26 @@ void gmem_settle(struct gmem *g)
 	}
 }
 
-/* A pool frame for gfn of this VM; 0 if the pool has none even after our
- * own stale frames came back. */
+/* Makes frames free when the pool is empty: our own stale frames first,
+ * then sharing's reclaim.  True if the pool has `need` free frames. */
+static bool reclaim(struct gmem *g, u64 need)
+{
+	if (g->pool->st.free >= need)
+		return true;
+	gmem_settle(g);
+	if (g->pool->st.free < need && g->share)
+		share_reclaim(g->share);
+	return g->pool->st.free >= need;
+}
+
+/* A pool frame for gfn of this VM; 0 if there is none even after
+ * reclaim. */
 static u64 take_frame(struct gmem *g, u64 gfn)
 {
 	u64 hpa = pool_alloc(g->pool, g->id, gfn);
 
-	if (!hpa && g->nstale) {
-		gmem_settle(g);
+	if (!hpa && reclaim(g, 1))
 		hpa = pool_alloc(g->pool, g->id, gfn);
-	}
 	return hpa;
 }
 
@@ -177,6 +187,10 @@ static u64 cow_break(struct gmem *g, u64 gfn, bool walk)
 	s->st.cow_breaks++;
 	g->st.cow_breaks++;
 	if (walk) {
+		/* The guest uses this page as a page table: its walk sets
+		 * accessed bits, which are writes.  Merging it again would
+		 * only break again: the scanner leaves it alone. */
+		pool_meta(g->pool, hpa)->walked = 1;
 		s->st.cow_page_walks++;
 		g->st.cow_page_walks++;
 	}
@@ -266,20 +280,12 @@ int gmem_read(struct gmem *g, u64 gpa, void *dst, u64 len)
 	return 0;
 }
 
-int gmem_write(struct gmem *g, u64 gpa, const void *src, u64 len,
-	       enum gmem_by by)
+/* Frames a write to [first, last] needs: pages without one, and shared
+ * pages that are not down to their last reference. */
+static u64 frames_needed(struct gmem *g, u64 first, u64 last)
 {
-	const u8 *s = src;
-	u64 first = gpa / PAGE_SIZE, need = 0;
+	u64 need = 0;
 
-	if (!gmem_in_ram(g, gpa, len))
-		return -1;
-	if (!len)
-		return 0;
-	u64 last = (gpa + len - 1) / PAGE_SIZE;
-
-	/* First make sure every page can take the bytes, so that a failure
-	 * leaves nothing half written. */
 	for (u64 gfn = first; gfn <= last; gfn++) {
 		switch (p2m_state(&g->p2m, gfn)) {
 		case P2M_PRIVATE:
@@ -296,9 +302,26 @@ int gmem_write(struct gmem *g, u64 gpa, const void *src, u64 len,
 			not_built(g, gfn, "swap-in");
 		}
 	}
-	if (need > g->pool->st.free)
-		gmem_settle(g);
-	if (need > g->pool->st.free)
+	return need;
+}
+
+int gmem_write(struct gmem *g, u64 gpa, const void *src, u64 len,
+	       enum gmem_by by)
+{
+	const u8 *s = src;
+	u64 first = gpa / PAGE_SIZE;
+
+	if (!gmem_in_ram(g, gpa, len))
+		return -1;
+	if (!len)
+		return 0;
+	u64 last = (gpa + len - 1) / PAGE_SIZE;
+
+	/* First make sure every page can take the bytes, so that a failure
+	 * leaves nothing half written.  Reclaim may merge pages of the range,
+	 * so count again after it. */
+	if (!reclaim(g, frames_needed(g, first, last)) ||
+	    g->pool->st.free < frames_needed(g, first, last))
 		return -1;
 	for (u64 gfn = first; gfn <= last; gfn++) {
 		enum p2m_state st = p2m_state(&g->p2m, gfn);

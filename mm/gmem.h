@@ -40,6 +40,7 @@ struct gmem_stats {
 	u64 rebuilds;		/* ... for a page mapped before: the SLAT had
 				   been dropped, the data was kept */
 	u64 resident_max;	/* most pages resident at once */
+	u64 shared_max;		/* most pages shared at once */
 	u64 balloon_freed;	/* resident pages released into the balloon */
 	u64 balloon_touched;	/* ballooned pages touched anyway */
 	u64 deferred;		/* frames that waited for a TLB flush */

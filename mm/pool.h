@@ -37,7 +37,9 @@ struct frame_meta {
 	u64 state : 4;		/* enum frame_state */
 	u64 hashed : 1;		/* on a chain of sharing's table (mm/share.c) */
 	u64 scanned : 1;	/* PRIVATE: checksum is valid */
-	u64 reserved : 10;
+	u64 walked : 1;		/* PRIVATE: the guest's page-table walk broke
+				   its sharing once: the scanner skips it */
+	u64 reserved : 9;
 	union {
 		u32 refcount;	/* SHARED */
 		u32 checksum;	/* PRIVATE */

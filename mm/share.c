@@ -20,6 +20,12 @@
  *     both pages as its references;
  *   - otherwise the page waits in the table as a candidate.
  *
+ * A page the guest uses as a page table is written by its own walks (the
+ * CPU sets accessed bits, and under EPT A/D and QEMU's NPT even reads the
+ * guest's tables as writes), so merging it breaks again at once.  The
+ * first copy-on-write break that a walk causes marks the page's new frame
+ * (`walked`), and the scanner skips it from then on.
+ *
  * Merging turns the page's p2m entry into SHARED, takes write permission
  * away in the SLAT leaves (a present leaf is remapped read-only, so reads
  * go on without a fault), and releases the duplicate frame through
@@ -181,6 +187,7 @@ static void map_shared(struct gmem *g, u64 gfn, u64 hpa)
 	u64 e;
 
 	p2m_set(&g->p2m, gfn, P2M_SHARED, hpa);
+	g->st.shared_max = MAX(g->st.shared_max, g->p2m.count[P2M_SHARED]);
 	if (slat_lookup(&g->slat, gfn * PAGE_SIZE, &e))
 		slat_map(&g->slat, gfn * PAGE_SIZE, hpa, SLAT_R | SLAT_X);
 }
@@ -231,13 +238,17 @@ static bool same_group(const struct share *s, unsigned a, unsigned b)
 /* One private page: hash it, and merge it if it is stable and has a
  * twin. */
 static void scan_page(struct share *s, struct gmem *g, u64 gfn,
-		      unsigned *touched)
+		      bool urgent, unsigned *touched)
 {
 	u64 hpa = p2m_value(&g->p2m, gfn);
 	struct frame_meta *m = pool_meta(s->pool, hpa);
 	const void *page = bytes(s, hpa);
-	u32 h = (u32)s->hash(page);
 
+	if (m->walked) {
+		s->st.skipped_page_tables++;
+		return;
+	}
+	u32 h = (u32)s->hash(page);
 	s->st.scanned++;
 	if (!m->scanned || m->checksum != h) {
 		if (m->scanned)
@@ -245,7 +256,8 @@ static void scan_page(struct share *s, struct gmem *g, u64 gfn,
 		share_unhash(s, hpa);	/* chained under the old hash */
 		m->checksum = h;
 		m->scanned = 1;
-		return;
+		if (!urgent)
+			return;
 	}
 	if (h == s->zero_hash && is_zero(page)) {
 		share_unhash(s, hpa);
@@ -296,13 +308,13 @@ static int next_vm(const struct share *s, int i)
 	return -1;
 }
 
-u64 share_scan(struct share *s, u64 budget)
+/* A round over up to budget private pages; urgent: merge what is equal
+ * now, without waiting for a second scan. */
+static u64 scan_round(struct share *s, u64 budget, bool urgent)
 {
 	unsigned touched = 0;
 	u64 hashed = 0, visited = 0, limit = 0;
 
-	if (!s->on)
-		return 0;
 	for (int i = 0; i < SHARE_VMS; i++)
 		if (s->vm[i])
 			limit += s->vm[i]->npages;
@@ -325,13 +337,29 @@ u64 share_scan(struct share *s, u64 budget)
 		visited++;
 		if (p2m_state(&g->p2m, gfn) != P2M_PRIVATE)
 			continue;
-		scan_page(s, g, gfn, &touched);
+		scan_page(s, g, gfn, urgent, &touched);
 		hashed++;
 	}
 	for (int i = 0; i < SHARE_VMS; i++)
 		if (touched & (1u << i))
 			gmem_settle(s->vm[i]);
 	return hashed;
+}
+
+u64 share_scan(struct share *s, u64 budget)
+{
+	return s->on ? scan_round(s, budget, false) : 0;
+}
+
+u64 share_reclaim(struct share *s)
+{
+	u64 before = s->st.frames_freed;
+
+	if (!s->on)
+		return 0;
+	s->st.reclaims++;
+	scan_round(s, ~0ull, true);
+	return s->st.frames_freed - before;
 }
 
 /* --- the oracle ----------------------------------------------------------- */

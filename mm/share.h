@@ -20,6 +20,9 @@ struct share_stats {
 	u64 volatile_pages;	/* hash changed since the page's last scan */
 	u64 collisions;		/* same hash, different bytes: not merged */
 	u64 stale_candidates;	/* candidates changed since their scan */
+	u64 skipped_page_tables; /* pages skipped: a walk broke them once */
+	u64 reclaims;		/* urgent passes for a VM that found the pool
+				   empty */
 	u64 merges;		/* pages merged into a shared frame */
 	u64 zero_merges;	/* ... into the zero frame */
 	u64 cow_breaks;		/* writes to shared pages: a private copy */
@@ -69,6 +72,14 @@ void share_detach(struct share *s, struct gmem *g);
  * are back in the pool when it returns).  Returns the pages hashed.
  */
 u64 share_scan(struct share *s, u64 budget);
+
+/*
+ * Reclaim by sharing, when a VM finds the pool empty: one pass over every
+ * private page that merges whatever is identical now (no waiting for a
+ * second scan: the guests are not running).  Returns the frames it gave
+ * back to the pool.
+ */
+u64 share_reclaim(struct share *s);
 
 /* Called by mm/gmem.c: a frame leaves the hash table before it is freed
  * or changes state. */

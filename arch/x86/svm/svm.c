@@ -360,6 +360,7 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->slat.present = info1 & NPF_P;
 		e->slat.write = info1 & NPF_RW;
 		e->slat.exec = info1 & NPF_ID;
+		e->slat.walk = info1 & NPF_GUEST_PT_WALK;
 		e->slat.read = !e->slat.write && !e->slat.exec;
 		break;
 	case VMEXIT_SHUTDOWN:

@@ -118,5 +118,8 @@
 #define NPF_P (1ull << 0)
 #define NPF_RW (1ull << 1)
 #define NPF_ID (1ull << 4)
+/* Bit 33: the fault happened during the guest's page-table walk, not at
+ * its final translation (APM Vol. 2, 15.25.6). */
+#define NPF_GUEST_PT_WALK (1ull << 33)
 
 #endif

@@ -54,6 +54,10 @@
 #define EPT_QUAL_WRITE		(1u << 1)
 #define EPT_QUAL_EXEC		(1u << 2)
 #define EPT_QUAL_PERMS_MASK	(7u << 3)
+/* Bit 7: the guest-linear address is valid; with it, bit 8 clear means
+ * the access was to a guest paging-structure entry (SDM Table 28-7). */
+#define EPT_QUAL_GLA_VALID	(1u << 7)
+#define EPT_QUAL_GLA_FINAL	(1u << 8)
 
 /* Exit qualification for control-register accesses (Table 27-3). */
 #define CR_QUAL_NUMBER(q)	((q) & 0xf)
@@ -373,6 +377,8 @@ static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
 		exit->slat.write = qual & EPT_QUAL_WRITE;
 		exit->slat.exec = qual & EPT_QUAL_EXEC;
 		exit->slat.present = qual & EPT_QUAL_PERMS_MASK;
+		exit->slat.walk = (qual & EPT_QUAL_GLA_VALID) &&
+				  !(qual & EPT_QUAL_GLA_FINAL);
 		break;
 	case VMX_EXIT_EPT_MISCONFIG: {
 		/* Our tables hold an entry the CPU cannot interpret: a bug in
