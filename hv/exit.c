@@ -340,14 +340,20 @@ static void handle_string_io(struct vm *vm, struct vm_exit *e)
 			return;
 		continue;
 fault:
-		vm_stop(vm, "%s%s (%u-byte) port 0x%x at RIP 0x%llx: %s:%s 0x%llx "
-			"-> linear 0x%llx: byte 0x%llx is not mapped%s or not "
-			"RAM; %llu done, RCX 0x%llx", e->io.rep ? "REP " : "",
-			name, size, e->io.port, (unsigned long long)r->rip,
-			seg_name(e->io.seg), in ? "RDI" : "RSI",
-			(unsigned long long)*index, (unsigned long long)la,
-			(unsigned long long)bad, in ? " writable" : "",
-			(unsigned long long)n, (unsigned long long)r->rcx);
+		/* Short enough for stop_reason: the byte only if the element
+		 * straddles into a bad page. */
+		char at[40] = "";
+		if (bad != la)
+			fmt_snprintf(at, sizeof(at), " (byte 0x%llx)",
+				     (unsigned long long)bad);
+		vm_stop(vm, "%s%s%c port 0x%x at RIP 0x%llx: %s:%s 0x%llx, "
+			"linear 0x%llx%s: not mapped%s or not RAM; RCX 0x%llx",
+			e->io.rep ? "REP " : "", name,
+			size == 1 ? 'B' : size == 2 ? 'W' : 'D', e->io.port,
+			(unsigned long long)r->rip, seg_name(e->io.seg),
+			in ? "RDI" : "RSI", (unsigned long long)*index,
+			(unsigned long long)la, at, in ? " writable" : "",
+			(unsigned long long)r->rcx);
 		return;
 	}
 	skip_insn(v, e);
