@@ -78,6 +78,12 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_WILD] = "wild",
 	[HOSTILE_EFER_SVME] = "efer-svme",
 	[HOSTILE_BALLOON_ALIAS] = "balloon-alias",
+	[HOSTILE_XSETBV] = "xsetbv",
+	[HOSTILE_INVD] = "invd",
+	[HOSTILE_OUTS] = "outs",
+	[HOSTILE_INS] = "ins",
+	[HOSTILE_OUTS_BAD] = "outs-bad",
+	[HOSTILE_OUTS_HUGE] = "outs-huge",
 };
 
 const char *cmdline_work_name(enum work_id w)

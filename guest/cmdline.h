@@ -43,6 +43,12 @@ enum hostile_id {
 	HOSTILE_WILD,          /* write through a wild pointer (#PF report) */
 	HOSTILE_EFER_SVME,     /* clear EFER.SVME (bit 12), then exit (AMD) */
 	HOSTILE_BALLOON_ALIAS, /* INFLATE with the gfn array inside a listed page */
+	HOSTILE_XSETBV,        /* XSETBV: valid and invalid XCR0, #UD, #GP */
+	HOSTILE_INVD,          /* INVD: goes on, data kept */
+	HOSTILE_OUTS,          /* REP OUTSB/W/D: forwards, DF=1, widths */
+	HOSTILE_INS,           /* REP INSB/W from an empty port and COM1 */
+	HOSTILE_OUTS_BAD,      /* REP OUTSB from an unmapped address, RCX huge */
+	HOSTILE_OUTS_HUGE,     /* REP OUTSB, RCX = 2^64-1, off a mapped page */
 	HOSTILE_COUNT
 };
 

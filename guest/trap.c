@@ -107,6 +107,8 @@ static void handle_page_fault(struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
+	if (expect_fault_trap(f))
+		return;
 	if (f->vector == VEC_PF) {
 		handle_page_fault(f);
 		return;

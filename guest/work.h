@@ -61,6 +61,7 @@ int work_settle(struct work_ctx *c);
 int work_volatile(struct work_ctx *c);
 int work_zero(struct work_ctx *c);
 int work_hostile(struct work_ctx *c);
+int work_hostile_emul(struct work_ctx *c);	/* work_hostile_emul.c */
 
 /* Balloon driver pieces idle uses (work_balloon.c). */
 int balloon_follow_target(struct work_ctx *c);

@@ -51,8 +51,16 @@ enum exit_reason {
 	EXIT_ENTRY_FAILED,	/* VM entry failed: the backend has printed why */
 	EXIT_UNHANDLED,		/* a hardware exit the backend has no mapping
 				   for: exit.raw says which */
+	EXIT_XSETBV,		/* XSETBV: XCR number in regs.rcx, value in
+				   EDX:EAX */
+	EXIT_INVD,		/* INVD: done as WBINVD */
 	EXIT_REASON_COUNT
 };
+
+/* Segment registers, in the order the x86 instruction encodings number
+ * them (SDM Vol. 2A 3.1.1.3 "Sreg"); for exit.io.seg. */
+enum x86_seg { X86_SEG_ES, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS,
+	       X86_SEG_GS };
 
 struct vm_exit {
 	enum exit_reason reason;
@@ -60,13 +68,23 @@ struct vm_exit {
 				   per-code stats */
 	u32 insn_len;		/* length of the exiting instruction; 0 if the
 				   exit did not come from an instruction */
+	u8 cpl;			/* the guest's privilege level at the exit */
 	union {
 		struct {
 			u16 port;
 			u8 size;	/* 1, 2 or 4 bytes */
 			bool in;	/* IN (true) or OUT */
-			bool string;	/* INS/OUTS (not emulated) */
+			bool string;	/* INS/OUTS */
 			bool rep;
+			/* String I/O only: the address size (2, 4 or 8
+			 * bytes of RSI/RDI/RCX the instruction uses), the
+			 * segment of its memory operand (X86_SEG_*: ES for
+			 * INS, DS or the override for OUTS) and that
+			 * segment's base as the CPU applies it (0 for ES,
+			 * CS, SS and DS in 64-bit mode). */
+			u8 addr_size;
+			u8 seg;
+			u64 seg_base;
 		} io;
 		struct {
 			u64 gpa;

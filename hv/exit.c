@@ -17,6 +17,7 @@
 #include "../arch/x86/cpu.h"
 #include "hvmem.h"
 #include "../arch/x86/trap.h"
+#include "../arch/x86/xstate.h"
 
 /* COM1 as the guest ABI defines it (16550 register offsets). */
 #define COM1_BASE 0x3f8
@@ -58,6 +59,8 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
 	[EXIT_TIMER] = "timer",
 	[EXIT_ENTRY_FAILED] = "entry-failed",
 	[EXIT_UNHANDLED] = "unhandled",
+	[EXIT_XSETBV] = "xsetbv",
+	[EXIT_INVD] = "invd",
 };
 
 const char *exit_reason_name(enum exit_reason r)
@@ -81,6 +84,39 @@ static void skip_insn(struct vcpu *v, const struct vm_exit *e)
 	v->regs.rip += e->insn_len;
 }
 
+/* The processor-extended-state view of CPUID (SDM Vol. 1 13.2): the host's
+ * answer describes the host's CR4.OSXSAVE and XCR0 at the moment of the
+ * CPUID; the guest must see its own, and only the components it may
+ * enable (arch/x86/xstate.c).  XSAVES is not offered (it needs IA32_XSS,
+ * which is refused like every other MSR). */
+#define CPUID_XSTATE 0xd
+#define CPUID_XSTATE_XSAVES (1u << 3)	/* leaf 0Dh subleaf 1 EAX */
+
+static void cpuid_xstate(const struct vcpu *v, u32 leaf, u32 sub,
+			 struct cpuid_regs *c)
+{
+	u64 allowed = xstate_guest_allowed();
+
+	if (leaf == 1) {
+		c->ecx &= ~CPUID1_ECX_OSXSAVE;
+		if (v->cr4 & CR4_OSXSAVE_BIT)
+			c->ecx |= CPUID1_ECX_OSXSAVE;
+	}
+	if (leaf != CPUID_XSTATE || !allowed)
+		return;
+	if (sub == 0) {
+		c->eax = (u32)allowed;
+		c->edx = (u32)(allowed >> 32);
+		c->ebx = xstate_size(v->xcr0);
+		c->ecx = xstate_size(allowed);
+	} else if (sub == 1) {
+		c->eax &= ~CPUID_XSTATE_XSAVES;
+		c->ecx = c->edx = 0;	/* no IA32_XSS components */
+	} else if (sub >= 64 || !(allowed & (1ull << sub))) {
+		*c = (struct cpuid_regs){ 0, 0, 0, 0 };
+	}
+}
+
 static void handle_cpuid(struct vm *vm, struct vm_exit *e)
 {
 	struct guest_regs *r = &vm->vcpu.regs;
@@ -98,6 +134,7 @@ static void handle_cpuid(struct vm *vm, struct vm_exit *e)
 	} else {
 		c = cpuid(leaf, sub);
 		backend->cpuid_adjust(leaf, sub, &c);
+		cpuid_xstate(&vm->vcpu, leaf, sub, &c);
 		if (leaf == 1)	/* guest ABI: running on a hypervisor */
 			c.ecx |= CPUID1_ECX_HYPERVISOR;
 	}
@@ -154,6 +191,27 @@ static u32 uart_io(struct vm *vm, unsigned reg, bool in, u32 val)
 	}
 }
 
+/*
+ * One port access as IN or OUT does it, for one element of 1, 2 or 4
+ * bytes: COM1, the exit port (the VM is done), or nothing (reads all
+ * ones).  Returns what an IN reads.
+ */
+static u32 port_io(struct vm *vm, u16 port, bool in, u32 val)
+{
+	if (!in && port == EXIT_PORT) {
+		vm->exit_status = (int)(val & 0xff);	/* guest ABI: low 8 bits */
+		vm->state = VM_DONE;
+		hv_log("%s: exit port: status %d", vm->name, vm->exit_status);
+		return 0;
+	}
+	if (port >= COM1_BASE && port < COM1_BASE + 8)
+		return uart_io(vm, port - COM1_BASE, in, val);
+	vm->stats.io_other++;
+	return 0xffffffffu;	/* nothing there: the bus floats high */
+}
+
+static void handle_string_io(struct vm *vm, struct vm_exit *e);
+
 static void handle_io(struct vm *vm, struct vm_exit *e)
 {
 	struct guest_regs *r = &vm->vcpu.regs;
@@ -162,25 +220,143 @@ static void handle_io(struct vm *vm, struct vm_exit *e)
 	u32 val = (u32)r->rax & mask;
 
 	if (e->io.string) {
-		vm_stop(vm, "string I/O (INS/OUTS) on port 0x%x at RIP 0x%llx "
-			"is not emulated", port, (unsigned long long)r->rip);
+		handle_string_io(vm, e);
 		return;
 	}
-	if (!e->io.in && port == EXIT_PORT) {
-		vm->exit_status = (int)(val & 0xff);	/* guest ABI: low 8 bits */
-		vm->state = VM_DONE;
-		hv_log("%s: exit port: status %d", vm->name, vm->exit_status);
+	val = port_io(vm, port, e->io.in, val);
+	if (vm->state == VM_DONE)
 		return;
-	}
-	if (port >= COM1_BASE && port < COM1_BASE + 8) {
-		val = uart_io(vm, port - COM1_BASE, e->io.in, val);
-	} else {
-		vm->stats.io_other++;
-		val = 0xffffffffu;	/* nothing there: the bus floats high */
-	}
 	if (e->io.in)
 		r->rax = (r->rax & ~(u64)mask) | (val & mask);
 	skip_insn(&vm->vcpu, e);
+}
+
+/*
+ * INS and OUTS, with or without REP (SDM Vol. 2A INS/OUTS, Vol. 1 7.3.9):
+ * element by element, each through the guest's page tables
+ * (guest_virt_to_phys_access: present, writable for INS, user pages at
+ * CPL 3) and guest RAM (vm_read_phys/vm_write_phys check the range), so
+ * the hypervisor acts on no address it has not validated.  RSI (OUTS) or
+ * RDI (INS) moves by the element size, backwards with RFLAGS.DF, and with
+ * REP RCX counts down, in the instruction's address size (a 32-bit update
+ * clears bits 63:32, a 16-bit one keeps them, as the CPU does).
+ *
+ * A REP instruction is interruptible between elements (Vol. 1 7.3.9.2):
+ * after STRING_IO_BURST elements the guest is re-entered at the same
+ * instruction with the registers updated, so it runs again and exits
+ * again, and the scheduler's timer is seen in between.  RCX = 2^64-1
+ * costs the hypervisor nothing but the guest's own slices.
+ *
+ * An element whose address does not translate, is not allowed, or is not
+ * RAM stops the VM with a line naming it; the elements before it were
+ * done, and RSI/RDI/RCX say so, as after a fault.  (The CPU would raise
+ * #PF or #GP; memvisor has no path to inject a #PF with its CR2.)
+ */
+#define STRING_IO_BURST 256
+#define RFLAGS_DF (1ull << 10)
+
+static u64 addr_mask(u8 addr_size)
+{
+	return addr_size >= 8 ? ~0ull : (1ull << (8 * addr_size)) - 1;
+}
+
+/* reg = reg + delta in an addr_size-byte register. */
+static void addr_update(u64 *reg, s64 delta, u8 addr_size)
+{
+	u64 m = addr_mask(addr_size), v = (*reg + (u64)delta) & m;
+
+	*reg = addr_size == 4 ? v : (*reg & ~m) | v;
+}
+
+/* Copies one element between the guest's linear address la and buf,
+ * byte by byte (it may straddle two pages); false with *bad the byte's
+ * address if one does not translate or is not RAM. */
+static bool string_io_copy(struct vcpu *v, u64 la, void *buf, u8 size,
+			   bool to_guest, u8 cpl, u64 *bad)
+{
+	unsigned access = (to_guest ? GVA_WRITE : GVA_READ) |
+			  (cpl == 3 ? GVA_USER : 0);
+
+	for (u8 i = 0; i < size; i++) {
+		u64 gpa, a = la + i;
+		u8 *b = (u8 *)buf + i;
+		/* 64-bit linear addresses must be canonical (#GP otherwise). */
+		bool canonical = (u64)((s64)(a << 16) >> 16) == a;
+		if (!canonical ||
+		    guest_virt_to_phys_access(v, a, access, &gpa) < 0 ||
+		    (to_guest ? vm_write_phys(v->vm, gpa, b, 1)
+			      : vm_read_phys(v->vm, gpa, b, 1)) < 0) {
+			*bad = a;
+			return false;
+		}
+	}
+	return true;
+}
+
+static const char *seg_name(u8 seg)
+{
+	static const char *const names[] = { "ES", "CS", "SS", "DS", "FS",
+					     "GS" };
+	return seg < ARRAY_SIZE(names) ? names[seg] : "?";
+}
+
+static void handle_string_io(struct vm *vm, struct vm_exit *e)
+{
+	struct vcpu *v = &vm->vcpu;
+	struct guest_regs *r = &v->regs;
+	u8 size = e->io.size, as = e->io.addr_size;
+	bool in = e->io.in;
+	u64 *index = in ? &r->rdi : &r->rsi;
+	u64 count = e->io.rep ? r->rcx & addr_mask(as) : 1;
+	s64 step = (r->rflags & RFLAGS_DF) ? -(s64)size : (s64)size;
+	u32 mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+	const char *name = in ? "INS" : "OUTS";
+
+	if (as != 2 && as != 4 && as != 8) {
+		vm_stop(vm, "%s at RIP 0x%llx: the backend gave no address size",
+			name, (unsigned long long)r->rip);
+		return;
+	}
+	for (u64 n = 0; n < count; n++) {
+		if (n == STRING_IO_BURST)
+			return;	/* not done: the guest runs it again */
+		u64 la = e->io.seg_base + (*index & addr_mask(as)), bad;
+		u32 val = 0;
+		if (!(v->efer & EFER_LMA))
+			la = (u32)la;	/* linear addresses are 32-bit */
+		if (!in && !string_io_copy(v, la, &val, size, false, e->cpl,
+					   &bad))
+			goto fault;
+		if (in)
+			val = port_io(vm, e->io.port, true, 0) & mask;
+		else
+			port_io(vm, e->io.port, false, val & mask);
+		if (in && !string_io_copy(v, la, &val, size, true, e->cpl, &bad))
+			goto fault;
+		addr_update(index, step, as);
+		if (e->io.rep)
+			addr_update(&r->rcx, -1, as);
+		if (vm->state == VM_DONE)
+			return;
+		continue;
+fault:
+		/* Short enough for stop_reason: the byte only if the element
+		 * straddles into a bad page. */
+		char at[40] = "";
+		if (bad != la)
+			fmt_snprintf(at, sizeof(at), " (byte 0x%llx)",
+				     (unsigned long long)bad);
+		vm_stop(vm, "%s%s%c port 0x%x at RIP 0x%llx: %s:%s 0x%llx, "
+			"linear 0x%llx%s: not mapped%s or not RAM; RCX 0x%llx",
+			e->io.rep ? "REP " : "", name,
+			size == 1 ? 'B' : size == 2 ? 'W' : 'D', e->io.port,
+			(unsigned long long)r->rip, seg_name(e->io.seg),
+			in ? "RDI" : "RSI", (unsigned long long)*index,
+			(unsigned long long)la, at, in ? " writable" : "",
+			(unsigned long long)r->rcx);
+		return;
+	}
+	skip_insn(v, e);
 }
 
 static const char *access_name(const struct vm_exit *e)
@@ -239,6 +415,47 @@ static void handle_msr(struct vm *vm, struct vm_exit *e, bool write)
 	       write ? "WRMSR" : "RDMSR", e->msr.index,
 	       (unsigned long long)vm->vcpu.regs.rip);
 	backend->inject_exception(&vm->vcpu, VEC_GP, true, 0);
+}
+
+/*
+ * XSETBV (SDM Vol. 2D XSETBV, Vol. 1 13.3): #UD without CR4.OSXSAVE, #GP
+ * at CPL > 0 (the CPU checks both before the intercept, Bochs the latter
+ * after it: checked here again), #GP for an XCR other than 0 and for an
+ * XCR0 the CPU would refuse or memvisor does not offer (x87 must stay on,
+ * AVX needs SSE, nothing outside xstate_guest_allowed()).  A valid value
+ * becomes the guest's XCR0, which the backend loads before every entry.
+ */
+static void handle_xsetbv(struct vm *vm, struct vm_exit *e)
+{
+	struct vcpu *v = &vm->vcpu;
+	u32 xcr = (u32)v->regs.rcx;
+	u64 val = ((v->regs.rdx & 0xffffffffull) << 32) |
+		  (v->regs.rax & 0xffffffffull);
+	const char *bad = NULL;
+
+	if (!(v->cr4 & CR4_OSXSAVE_BIT)) {
+		backend->inject_exception(v, VEC_UD, false, 0);
+		return;
+	}
+	if (e->cpl != 0)
+		bad = "CPL is not 0";
+	else if (xcr != 0)
+		bad = "no such XCR";
+	else if (!(val & XCR0_X87))
+		bad = "x87 (bit 0) must be set";
+	else if ((val & XCR0_AVX) && !(val & XCR0_SSE))
+		bad = "AVX (bit 2) needs SSE (bit 1)";
+	else if (val & ~xstate_guest_allowed())
+		bad = "components not offered";
+	if (bad) {
+		hv_log("%s: XSETBV XCR%u = 0x%llx at RIP 0x%llx: %s: injecting "
+		       "#GP", vm->name, xcr, (unsigned long long)val,
+		       (unsigned long long)v->regs.rip, bad);
+		backend->inject_exception(v, VEC_GP, true, 0);
+		return;
+	}
+	v->xcr0 = val;
+	skip_insn(v, e);
 }
 
 static void handle_extint(void)
@@ -310,6 +527,15 @@ void exit_handle(struct vm *vm, struct vm_exit *e)
 		vm_stop(vm, "%s misconfiguration at GPA 0x%llx: a hypervisor "
 			"bug", vm->mem.slat.fmt->name,
 			(unsigned long long)e->slat.gpa);
+		break;
+	case EXIT_XSETBV:
+		handle_xsetbv(vm, e);
+		break;
+	case EXIT_INVD:
+		/* Throwing away dirty cache lines would lose other VMs' and
+		 * our own data: write them back too, as KVM does. */
+		wbinvd();
+		skip_insn(v, e);
 		break;
 	case EXIT_CR_ACCESS:
 	case EXIT_UNHANDLED:

@@ -23,6 +23,7 @@
 #include "../arch/x86/gdt.h"
 #include "../arch/x86/paging.h"
 #include "../arch/x86/trap.h"
+#include "../arch/x86/xstate.h"
 #include "../mm/frame.h"
 
 #define HV_VERSION "0.1"
@@ -187,6 +188,7 @@ void __noreturn hv_main(const struct boot_info *loader_bi)
 
 	cpufeat_detect();
 	cpufeat_print();
+	xstate_init();	/* before any vCPU: the VMCS takes our CR4 */
 	if (boot.rsdp)
 		hv_log("ACPI RSDP at 0x%llx", (unsigned long long)boot.rsdp);
 	check_modules();

@@ -41,6 +41,9 @@ struct vcpu {
 	struct vm *vm;
 	struct guest_regs regs;
 	u64 cr0, cr3, cr4, efer;	/* guest view, updated at each exit */
+	u64 xcr0;			/* the guest's XCR0 (arch/x86/xstate.c) */
+	u64 xsave_pa;			/* its x87/SSE/AVX registers while
+					   another vCPU runs */
 	struct vcpu_boot boot;
 	void *hw;			/* the backend's per-vCPU state */
 };

@@ -156,14 +156,33 @@ int vm_read_phys(struct vm *vm, u64 gpa, void *dst, u64 len)
 
 /* Guest page-table entry bits (the guest's own tables, SDM Vol. 3A 4.5). */
 #define GPTE_P (1ull << 0)
+#define GPTE_RW (1ull << 1)
+#define GPTE_US (1ull << 2)
+#define GPTE_A (1ull << 5)
+#define GPTE_D (1ull << 6)
 #define GPTE_PS (1ull << 7)
 #define GPTE_ADDR 0x000ffffffffff000ull
+#define GCR0_WP (1ull << 16)
 #define GCR0_PG (1ull << 31)
 #define GEFER_LMA (1ull << 10)
 
-int guest_virt_to_phys(struct vcpu *v, u64 va, u64 *gpa)
+/* Sets the accessed (and, at the leaf of a write, dirty) bit the CPU
+ * would have set in the entry at gpa; -1 if it cannot be written. */
+static int mark_entry(struct vm *vm, u64 gpa, u64 e, u64 bits)
+{
+	if ((e & bits) == bits)
+		return 0;
+	e |= bits;
+	return vm_write_phys(vm, gpa, &e, sizeof(e));
+}
+
+int guest_virt_to_phys_access(struct vcpu *v, u64 va, unsigned access,
+			      u64 *gpa)
 {
 	u64 table = v->cr3 & GPTE_ADDR;
+	bool write = access & GVA_WRITE, user = access & GVA_USER;
+	/* A supervisor write ignores R/W only with CR0.WP = 0 (4.6.1). */
+	bool check_rw = write && (user || (v->cr0 & GCR0_WP));
 
 	if (!(v->cr0 & GCR0_PG)) {
 		*gpa = va;
@@ -173,12 +192,16 @@ int guest_virt_to_phys(struct vcpu *v, u64 va, u64 *gpa)
 		return -1;	/* 32-bit paging modes: not needed yet */
 	for (int level = 4; level >= 1; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
-		u64 e;
-		if (vm_read_phys(v->vm, table + ((va >> shift) & 511) * 8, &e,
-				 sizeof(e)) < 0 ||
-		    !(e & GPTE_P))
+		u64 at = table + ((va >> shift) & 511) * 8, e;
+		if (vm_read_phys(v->vm, at, &e, sizeof(e)) < 0 ||
+		    !(e & GPTE_P) || (check_rw && !(e & GPTE_RW)) ||
+		    (user && !(e & GPTE_US)))
 			return -1;
-		if (level == 1 || (level <= 3 && (e & GPTE_PS))) {
+		bool leaf = level == 1 || (level <= 3 && (e & GPTE_PS));
+		if (access && mark_entry(v->vm, at, e,
+					 GPTE_A | (leaf && write ? GPTE_D : 0)) < 0)
+			return -1;
+		if (leaf) {
 			u64 page = 1ull << shift;
 			*gpa = (e & GPTE_ADDR & ~(page - 1)) | (va & (page - 1));
 			return 0;
@@ -186,6 +209,11 @@ int guest_virt_to_phys(struct vcpu *v, u64 va, u64 *gpa)
 		table = e & GPTE_ADDR;
 	}
 	return -1;
+}
+
+int guest_virt_to_phys(struct vcpu *v, u64 va, u64 *gpa)
+{
+	return guest_virt_to_phys_access(v, va, 0, gpa);
 }
 
 int guest_read_insn(struct vcpu *v, u8 *dst, u64 len)

@@ -48,6 +48,16 @@ static inline bool vm_in_ram(const struct vm *vm, u64 gpa, u64 len)
  * 0 with *gpa set, or -1 if not mapped or not translatable.
  */
 int guest_virt_to_phys(struct vcpu *v, u64 va, u64 *gpa);
+/* The same for a data access the hypervisor makes on the guest's behalf
+ * (string I/O): it also fails where the guest's entries forbid the access
+ * (GVA_WRITE: R/W, honouring CR0.WP; GVA_USER: U/S), and sets the
+ * accessed and dirty bits as the CPU would.  access 0 is a plain walk
+ * (a read that sets nothing). */
+#define GVA_READ 0x4u
+#define GVA_WRITE 0x1u
+#define GVA_USER 0x2u
+int guest_virt_to_phys_access(struct vcpu *v, u64 va, unsigned access,
+			      u64 *gpa);
 /* Reads the bytes at the guest's RIP (for decoding an exit); 0 or -1. */
 int guest_read_insn(struct vcpu *v, u8 *dst, u64 len);
 

@@ -298,6 +298,23 @@ scenario_triple_fault() {
 	report triple-fault
 }
 
+# The emulated-instruction actions (work_hostile_emul.c) check architectural
+# answers, which the real (emulated) CPU gives natively too; outs-bad's
+# unmapped source is a plain #PF here.
+scenario_emulated() {
+	local a
+	for a in xsetbv invd outs ins; do
+		boot_guest "emul-$a" "hostile=$a"
+		expect_pass
+		expect_no_line 'WRONG'
+		report "emul-$a"
+	done
+	boot_guest emul-outs-bad "hostile=outs-bad"
+	expect_status $QEMU_EXCEPTION
+	expect_last_line '^GUEST RESULT: FAIL page fault at 0xdeadb000 \(not present\)'
+	report emul-outs-bad
+}
+
 main() {
 	mkdir -p "$LOGDIR"
 	if [ ! -f "$GUEST_ELF" ]; then
@@ -323,6 +340,7 @@ main() {
 	scenario_exception
 	scenario_page_fault_report
 	scenario_triple_fault
+	scenario_emulated
 	echo "$passed passed, $failed failed"
 	[ "$failed" = 0 ]
 }

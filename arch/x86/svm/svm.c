@@ -23,7 +23,9 @@
 #include "../cpu.h"
 #include "../cpufeat.h"
 #include "../trap.h"
+#include "../insn_decode.h"
 #include "../virt_insn.h"
+#include "../xstate.h"
 #include "../../../hv/console.h"
 #include "../../../hv/exit.h"
 #include "../../../hv/fmt.h"
@@ -159,7 +161,10 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 		return -1;
 	}
 	sv->vmcb_pa = hv_frame_alloc();
-	if (!sv->vmcb_pa) {
+	if (!sv->vmcb_pa || xstate_vcpu_init(v) < 0) {
+		if (sv->vmcb_pa)
+			hv_frames_free(sv->vmcb_pa, 1);
+		sv->vmcb_pa = 0;
 		fmt_snprintf(err, errlen, "%s: out of memory for the VMCB",
 			     vm->name);
 		return -1;
@@ -171,13 +176,16 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	vmcb32_set(v, VMCB_INTERCEPT_MISC1,
 		   INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_CPUID |
 			   INTERCEPT_HLT | INTERCEPT_IOIO_PROT |
-			   INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN);
+			   INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN |
+			   INTERCEPT_INVD);
 	/* VMRUN must be intercepted (a consistency check); the others so a
-	 * guest cannot reach SVM at all. */
+	 * guest cannot reach SVM at all.  XSETBV: the guest's XCR0 is
+	 * validated by the core and kept apart (arch/x86/xstate.c). */
 	vmcb32_set(v, VMCB_INTERCEPT_MISC2,
 		   INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 			   INTERCEPT_VMSAVE | INTERCEPT_STGI |
-			   INTERCEPT_CLGI | INTERCEPT_SKINIT);
+			   INTERCEPT_CLGI | INTERCEPT_SKINIT |
+			   INTERCEPT_XSETBV);
 	/* #UD: a guest's VMCALL (Intel's hypercall) is a hypercall here too,
 	 * and a VMX instruction is reported by name (virt_insn.c). */
 	vmcb32_set(v, VMCB_INTERCEPT_EXC, 1u << VEC_UD);
@@ -221,6 +229,7 @@ static void svm_vcpu_destroy(struct vcpu *v)
 		hv_frames_free(sv->vmcb_pa, 1);
 		sv->vmcb_pa = 0;
 	}
+	xstate_vcpu_destroy(v);
 	v->hw = NULL;
 }
 
@@ -313,6 +322,34 @@ static const char *svm_insn_name(u64 code)
 	}
 }
 
+/* What the core needs to emulate INS/OUTS itself: EXITINFO1 has the
+ * address size (APM 15.10.2); the segment comes from the instruction's
+ * prefixes (EXITINFO1's segment field exists only with decode assists). */
+static void decode_string_io(struct vcpu *v, u64 info1, struct vm_exit *e)
+{
+	u16 cs_attr = vmcb16_get(v, VMCB_CS + SEG_ATTRIB);
+	bool cs_l = (cs_attr & SEG_ATTR_L) && (v->efer & EFER_LMA);
+	struct insn_prefixes p;
+	int seg = X86_SEG_DS;
+
+	if (insn_prefixes_at_rip(v, &p) < 0)
+		p = (struct insn_prefixes){ .seg = -1 };
+	if (info1 & (IOIO_A16 | IOIO_A32 | IOIO_A64))
+		e->io.addr_size = info1 & IOIO_A64 ? 8 : info1 & IOIO_A32 ? 4 : 2;
+	else
+		e->io.addr_size = insn_addr_size(cs_l, cs_attr & SEG_ATTR_DB,
+						 p.addr_override);
+	if (e->io.in)
+		seg = X86_SEG_ES;	/* INS: ES, no override */
+	else if (p.seg >= 0)
+		seg = p.seg;
+	e->io.seg = (u8)seg;
+	e->io.seg_base = cs_l && seg < X86_SEG_FS
+				 ? 0
+				 : vmcb64_get(v, VMCB_ES + SEG_SIZE * (u32)seg +
+							 SEG_BASE);
+}
+
 static void decode_exit(struct vcpu *v, struct vm_exit *e)
 {
 	u64 code = vmcb64_get(v, VMCB_EXITCODE);
@@ -326,7 +363,8 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 	 */
 	if ((u32)code == (u32)VMEXIT_INVALID)
 		code = VMEXIT_INVALID;
-	*e = (struct vm_exit){ .reason = EXIT_UNHANDLED, .raw = code };
+	*e = (struct vm_exit){ .reason = EXIT_UNHANDLED, .raw = code,
+			       .cpl = vmcb8_get(v, VMCB_CPL) };
 	switch (code) {
 	case VMEXIT_CPUID:
 		e->reason = EXIT_CPUID;
@@ -348,6 +386,16 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->io.rep = info1 & IOIO_REP;
 		e->io.size = info1 & IOIO_SZ32 ? 4 : info1 & IOIO_SZ16 ? 2 : 1;
 		e->insn_len = (u32)(info2 - v->regs.rip);	/* next RIP */
+		if (e->io.string)
+			decode_string_io(v, info1, e);
+		break;
+	case VMEXIT_XSETBV:
+		e->reason = EXIT_XSETBV;
+		e->insn_len = insn_len(v, 3);
+		break;
+	case VMEXIT_INVD:
+		e->reason = EXIT_INVD;
+		e->insn_len = insn_len(v, 2);
 		break;
 	case VMEXIT_MSR:
 		e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
@@ -399,7 +447,9 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	sv->flush = false;
 	vmcb32_set(v, VMCB_CLEAN_BITS, 0);	/* we may have changed anything */
 
+	xstate_enter(v);
 	svm_enter(sv->vmcb_pa, &v->regs, host_vmcb_pa);
+	xstate_exit(v);
 
 	sync_from_vmcb(v);
 	/*

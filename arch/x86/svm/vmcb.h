@@ -33,6 +33,7 @@
 #define INTERCEPT_INTR (1u << 0)
 #define INTERCEPT_NMI (1u << 1)
 #define INTERCEPT_CPUID (1u << 18)
+#define INTERCEPT_INVD (1u << 22)
 #define INTERCEPT_HLT (1u << 24)
 #define INTERCEPT_IOIO_PROT (1u << 27)
 #define INTERCEPT_MSR_PROT (1u << 28)
@@ -45,6 +46,7 @@
 #define INTERCEPT_STGI (1u << 4)
 #define INTERCEPT_CLGI (1u << 5)
 #define INTERCEPT_SKINIT (1u << 6)
+#define INTERCEPT_XSETBV (1u << 13)
 
 #define TLB_CONTROL_DO_NOTHING 0
 #define TLB_CONTROL_FLUSH_ASID 3	/* this guest's TLB entries only */
@@ -85,12 +87,16 @@
 #define SEG_ATTRIB 2
 #define SEG_LIMIT 4
 #define SEG_BASE 8
+#define SEG_SIZE 0x10			/* ES, CS, SS, DS, FS, GS in order */
+#define SEG_ATTR_L (1u << 9)		/* descriptor bit 53 */
+#define SEG_ATTR_DB (1u << 10)		/* descriptor bit 54 */
 
 /* Exit codes (APM Appendix C). */
 #define VMEXIT_EXCP_BASE 0x40
 #define VMEXIT_INTR 0x60
 #define VMEXIT_NMI 0x61
 #define VMEXIT_CPUID 0x72
+#define VMEXIT_INVD 0x76
 #define VMEXIT_HLT 0x78
 #define VMEXIT_IOIO 0x7b
 #define VMEXIT_MSR 0x7c
@@ -102,6 +108,7 @@
 #define VMEXIT_STGI 0x84
 #define VMEXIT_CLGI 0x85
 #define VMEXIT_SKINIT 0x86
+#define VMEXIT_XSETBV 0x8d
 #define VMEXIT_NPF 0x400
 #define VMEXIT_INVALID (~0ull)
 
@@ -112,6 +119,9 @@
 #define IOIO_SZ8 (1ull << 4)
 #define IOIO_SZ16 (1ull << 5)
 #define IOIO_SZ32 (1ull << 6)
+#define IOIO_A16 (1ull << 7)
+#define IOIO_A32 (1ull << 8)
+#define IOIO_A64 (1ull << 9)
 #define IOIO_PORT_SHIFT 16
 
 /* Nested page fault EXITINFO1: a #PF error code (APM 15.25.6). */

@@ -30,6 +30,7 @@
 #include "vmx.h"
 #include "../cpu.h"
 #include "../gdt.h"
+#include "../xstate.h"
 #include "../../../hv/finish.h"
 #include "../../../hv/fmt.h"
 #include "../../../hv/hvmem.h"
@@ -299,8 +300,9 @@ int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 
 	hw->vmcs_pa = vmx_alloc_frame();
 	hw->msr_bitmap_pa = vmx_alloc_frame();
-	if (!hw->vmcs_pa || !hw->msr_bitmap_pa) {
+	if (!hw->vmcs_pa || !hw->msr_bitmap_pa || xstate_vcpu_init(v) < 0) {
 		free_hw(hw);
+		xstate_vcpu_destroy(v);
 		fmt_snprintf(err, errlen, "VMX: no memory for a VMCS");
 		return -1;
 	}
@@ -347,5 +349,6 @@ void vmx_vcpu_destroy(struct vcpu *v)
 	vmx_clear(hw->vmcs_pa);
 	ept_flush_eptp(ept_pointer(hw->eptp_root));
 	free_hw(hw);
+	xstate_vcpu_destroy(v);
 	v->hw = NULL;
 }

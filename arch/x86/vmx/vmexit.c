@@ -36,7 +36,9 @@
  */
 #include "vmx.h"
 #include "../cpu.h"
+#include "../insn_decode.h"
 #include "../virt_insn.h"
+#include "../xstate.h"
 #include "../../../hv/console.h"
 #include "../../../hv/finish.h"
 #include "../../../hv/vmmem.h"
@@ -47,6 +49,12 @@
 #define IO_QUAL_STRING		(1u << 4)
 #define IO_QUAL_REP		(1u << 5)
 #define IO_QUAL_PORT_SHIFT	16
+
+/* VM-exit instruction information for INS/OUTS (SDM 27.2.5, Table 27-8),
+ * reported where IA32_VMX_BASIC bit 54 says so: address size in bits 9:7
+ * (0 = 16, 1 = 32, 2 = 64 bits), the segment of OUTS in bits 17:15. */
+#define IO_INFO_ADDR_SIZE(i)	(((i) >> 7) & 7)
+#define IO_INFO_SEG(i)		(((i) >> 15) & 7)
 
 /* Exit qualification for EPT violations (Table 27-7): the access in bits
  * 2:0, what the entry allowed in bits 5:3 (all zero = not present). */
@@ -326,6 +334,37 @@ static const char *virt_insn_name(u32 basic)
 	}
 }
 
+/* What the core needs to emulate INS/OUTS itself: the address size and
+ * the segment of the memory operand, with its base. */
+static void decode_string_io(struct vcpu *v, struct vm_exit *exit)
+{
+	u64 cs_ar = vmcs_read(GUEST_CS_AR_BYTES);
+	bool cs_l = (cs_ar & AR_L) && (vmcs_read(GUEST_IA32_EFER) & EFER_LMA);
+	int seg = X86_SEG_DS;
+
+	if (vmx.ins_outs_info) {
+		u32 info = (u32)vmcs_read(VMX_INSTRUCTION_INFO);
+		exit->io.addr_size = (u8)(2u << IO_INFO_ADDR_SIZE(info));
+		seg = (int)IO_INFO_SEG(info);
+	} else {
+		struct insn_prefixes p;
+		if (insn_prefixes_at_rip(v, &p) < 0)
+			p = (struct insn_prefixes){ .seg = -1 };
+		exit->io.addr_size = insn_addr_size(cs_l, cs_ar & AR_DB,
+						    p.addr_override);
+		if (p.seg >= 0)
+			seg = p.seg;
+	}
+	/* INS always writes through ES (no override, SDM Vol. 2A INS). */
+	if (exit->io.in || seg > X86_SEG_GS)
+		seg = exit->io.in ? X86_SEG_ES : X86_SEG_DS;
+	exit->io.seg = (u8)seg;
+	/* The base fields follow the segments' order, 2 apart (B.4). */
+	exit->io.seg_base = cs_l && seg < X86_SEG_FS
+				    ? 0
+				    : vmcs_read(GUEST_ES_BASE + 2 * (u32)seg);
+}
+
 /* Fills exit; false if the exit was handled here and the guest should
  * simply be entered again. */
 static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
@@ -334,6 +373,8 @@ static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
 	u64 qual;
 
 	exit->raw = basic;
+	/* CPL is SS.DPL (SDM 24.4.1). */
+	exit->cpl = (u8)((vmcs_read(GUEST_SS_AR_BYTES) >> AR_DPL_SHIFT) & 3);
 	switch (basic) {
 	case VMX_EXIT_CPUID:
 		exit->reason = EXIT_CPUID;
@@ -352,6 +393,14 @@ static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
 		exit->io.in = qual & IO_QUAL_IN;
 		exit->io.string = qual & IO_QUAL_STRING;
 		exit->io.rep = qual & IO_QUAL_REP;
+		if (exit->io.string)
+			decode_string_io(v, exit);
+		break;
+	case VMX_EXIT_XSETBV:
+		exit->reason = EXIT_XSETBV;
+		break;
+	case VMX_EXIT_INVD:
+		exit->reason = EXIT_INVD;
 		break;
 	case VMX_EXIT_RDMSR:
 	case VMX_EXIT_WRMSR:
@@ -446,7 +495,9 @@ void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	vmx_make_current(hw);
 	for (;;) {
 		prepare_entry(v, hw);
+		xstate_enter(v);
 		enum vmx_status st = vmx_enter(&v->regs, hw->launched);
+		xstate_exit(v);
 
 		*exit = (struct vm_exit){ .reason = EXIT_NONE };
 		if (st != VMX_OK) {

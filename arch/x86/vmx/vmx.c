@@ -42,6 +42,7 @@
 #define VMX_BASIC_REVISION_MASK		0x7fffffffull
 #define VMX_BASIC_REGION_SIZE(b)	(((b) >> 32) & 0x1fff)
 #define VMX_BASIC_32BIT_ADDRESSES	(1ull << 48)
+#define VMX_BASIC_INS_OUTS_INFO		(1ull << 54)
 #define VMX_BASIC_TRUE_CTLS		(1ull << 55)
 
 /* IA32_VMX_MISC bits 4:0: the preemption timer counts down once every
@@ -321,6 +322,7 @@ static int vmx_enable(char *err, size_t errlen)
 	vmx.revision = (u32)(basic & VMX_BASIC_REVISION_MASK);
 	vmx.true_ctls = basic & VMX_BASIC_TRUE_CTLS;
 	addresses_32bit = basic & VMX_BASIC_32BIT_ADDRESSES;
+	vmx.ins_outs_info = basic & VMX_BASIC_INS_OUTS_INFO;
 	if (VMX_BASIC_REGION_SIZE(basic) > PAGE_SIZE) {
 		fmt_snprintf(err, errlen,
 			     "VMX: VMCS region of %llu bytes (IA32_VMX_BASIC "
@@ -386,7 +388,8 @@ static int vmx_enable(char *err, size_t errlen)
 	       vmx.revision, vmx.true_ctls ? "TRUE_" : "plain", vmx.pin,
 	       vmx.cpu, vmx.cpu2, vmx.exit, vmx.entry);
 	hv_log("vmx: EPT %s, A/D %s, INVEPT %s, VPID %s, preemption timer "
-	       "%s (rate %u); guest CR0 mask 0x%llx, CR4 mask 0x%llx",
+	       "%s (rate %u); guest CR0 mask 0x%llx, CR4 mask 0x%llx; "
+	       "INS/OUTS information %s",
 	       (vmx.eptp_flags & 7) == 6 ? "write-back" : "uncached",
 	       (vmx.eptp_flags & (1u << 6)) ? "on" : "off",
 	       vmx.invept_single ? "single-context" : "all-context",
@@ -394,7 +397,8 @@ static int vmx_enable(char *err, size_t errlen)
 	       (vmx.pin & PIN_PREEMPTION_TIMER) ? "on" : "off",
 	       vmx.preemption_rate,
 	       (unsigned long long)vmx.cr0_mask,
-	       (unsigned long long)vmx.cr4_mask);
+	       (unsigned long long)vmx.cr4_mask,
+	       vmx.ins_outs_info ? "reported" : "decoded");
 	return 0;
 }
 

@@ -30,6 +30,8 @@ struct vmx_caps {
 	u64 cr0_mask, cr4_mask;
 	u64 eptp_flags;		/* memory type, walk length, A/D enable */
 	bool vpid;		/* VPID enabled in cpu2 */
+	bool ins_outs_info;	/* IA32_VMX_BASIC bit 54: INS/OUTS exits
+				   report address size and segment */
 	bool invept_single, invept_all;
 	bool invvpid_single, invvpid_all;
 };
