@@ -58,6 +58,9 @@ int work_verify_all(struct work_ctx *c);
 int work_pt(struct work_ctx *c);
 int work_balloon(struct work_ctx *c);
 int work_hostile(struct work_ctx *c);
+/* The control- and debug-register actions (work_hostile_cr.c); WORK_SKIP
+ * if c's action is not one of them. */
+int work_hostile_cr(struct work_ctx *c);
 
 /* Balloon driver pieces idle uses (work_balloon.c). */
 int balloon_follow_target(struct work_ctx *c);

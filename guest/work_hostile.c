@@ -459,6 +459,8 @@ int work_hostile(struct work_ctx *c)
 	case HOSTILE_NONE:
 	case HOSTILE_COUNT:
 		break;
+	default:
+		return work_hostile_cr(c);
 	}
 	return WORK_PASS;
 }

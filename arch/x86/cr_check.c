@@ -108,7 +108,7 @@ static bool legacy_prefix(u8 b)
 	return false;
 }
 
-bool mov_cr_decode(const u8 *b, size_t n, bool mode64, struct mov_cr *m)
+bool cr_insn_decode(const u8 *b, size_t n, bool mode64, struct cr_insn *d)
 {
 	size_t i = 0;
 	u8 rex = 0;
@@ -117,13 +117,30 @@ bool mov_cr_decode(const u8 *b, size_t n, bool mode64, struct mov_cr *m)
 		i++;
 	if (mode64 && i < n && (b[i] & 0xf0) == 0x40)
 		rex = b[i++];	/* REX must come right before the opcode */
-	if (i + 3 > n || b[i] != 0x0f || (b[i + 1] != 0x22 && b[i + 1] != 0x20))
+	if (i + 2 > n || b[i] != 0x0f)
+		return false;
+	u8 op = b[i + 1];
+	if (op == 0x06) {
+		*d = (struct cr_insn){ .kind = CR_INSN_CLTS,
+				       .len = (u8)(i + 2) };
+		return true;
+	}
+	if (i + 3 > n)
 		return false;
 	u8 modrm = b[i + 2];
-	/* The register form is the only one: the CPU ignores mod. */
-	m->len = (u8)(i + 3);
-	m->to_cr = b[i + 1] == 0x22;
-	m->cr = (u8)(((modrm >> 3) & 7) | (rex & 4 ? 8 : 0));
-	m->gpr = (u8)((modrm & 7) | (rex & 1 ? 8 : 0));
+	d->len = (u8)(i + 3);
+	d->gpr = (u8)((modrm & 7) | (rex & 1 ? 8 : 0));
+	d->cr = 0;
+	if (op == 0x01) {
+		if ((modrm >> 6) != 3 || ((modrm >> 3) & 7) != 6)
+			return false;
+		d->kind = CR_INSN_LMSW;
+		return true;
+	}
+	if (op != 0x22 && op != 0x20)
+		return false;
+	/* MOV CR has only the register form: the CPU ignores mod. */
+	d->kind = op == 0x22 ? CR_INSN_MOV_TO : CR_INSN_MOV_FROM;
+	d->cr = (u8)(((modrm >> 3) & 7) | (rex & 4 ? 8 : 0));
 	return true;
 }

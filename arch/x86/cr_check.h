@@ -30,17 +30,25 @@ bool cr0_write_faults(const struct cr_state *s, u64 val);
  * cr4_valid_bits() (and whatever else the CPU cannot do). */
 bool cr4_write_faults(const struct cr_state *s, u64 val, u64 valid);
 
-/* A MOV to or from a control register (0F 22 /r, 0F 20 /r), decoded. */
-struct mov_cr {
-	u8 len;		/* bytes, prefixes included */
-	u8 cr;		/* ModRM.reg, plus 8 with REX.R */
-	u8 gpr;		/* ModRM.rm, plus 8 with REX.B (guest_gpr()) */
-	bool to_cr;	/* MOV to CRn (0F 22) */
+/* An instruction that writes or reads a control register, decoded. */
+enum cr_insn_kind {
+	CR_INSN_MOV_TO,		/* MOV CRn, reg: 0F 22 /r */
+	CR_INSN_MOV_FROM,	/* MOV reg, CRn: 0F 20 /r */
+	CR_INSN_CLTS,		/* 0F 06: CR0.TS = 0 */
+	CR_INSN_LMSW,		/* 0F 01 /6, register form only */
 };
 
-/* Decodes bytes[0..n) as MOV to/from CRn; REX counts only in 64-bit
- * mode.  true with *m filled, or false if they are something else. */
-bool mov_cr_decode(const u8 *bytes, size_t n, bool mode64,
-		   struct mov_cr *m);
+struct cr_insn {
+	enum cr_insn_kind kind;
+	u8 len;		/* bytes, prefixes included */
+	u8 cr;		/* ModRM.reg plus 8 with REX.R (MOV); 0 otherwise */
+	u8 gpr;		/* ModRM.rm plus 8 with REX.B (guest_gpr()) */
+};
+
+/* Decodes bytes[0..n) as one of those; REX counts only in 64-bit mode.
+ * true with *d filled, false if they are something else (LMSW with a
+ * memory operand included). */
+bool cr_insn_decode(const u8 *bytes, size_t n, bool mode64,
+		    struct cr_insn *d);
 
 #endif

@@ -16,8 +16,8 @@
  *
  * What VMRUN does not switch is ours to: DR0-DR3 (guest_regs.c; DR6 and
  * DR7 are in the VMCB).  The guest's CR8 is V_TPR (V_INTR_MASKING), and
- * its CR4 writes are intercepted and checked (mov_to_cr4()), so that a
- * bit it may not set is a #GP, as on the CPU, and not a failed VMRUN.
+ * its CR0, CR4 and CR8 writes are intercepted and checked (cr_write()),
+ * so that what the CPU refuses is a #GP, not a failed VMRUN.
  *
  * QEMU's TCG has SVM and NPT but no NRIP save: where the VMCB's next-RIP
  * is 0 the instruction length is known from the exit (CPUID 2, HLT 1,
@@ -53,6 +53,7 @@ void svm_enter(u64 vmcb_pa, struct guest_regs *regs, u64 host_vmcb_pa);
 #define ATTR_LDT 0x082		/* P, type 0x2 */
 
 #define VMEXIT_CR4_WRITE (VMEXIT_CR0_WRITE + 4)
+#define VMEXIT_CR8_WRITE (VMEXIT_CR0_WRITE + 8)
 
 /* The last control-register write we intercepted, for the report of a
  * VMRUN that fails afterwards (explain_invalid()). */
@@ -207,12 +208,15 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	/* #UD: a guest's VMCALL (Intel's hypercall) is a hypercall here too,
 	 * and a VMX instruction is reported by name (virt_insn.c). */
 	vmcb32_set(v, VMCB_INTERCEPT_EXC, 1u << VEC_UD);
-	/* CR4 writes: a bit the guest may not set must be a #GP, but a
-	 * VMCB CR4 with it fails VMRUN (QEMU's TCG even ends the guest with
-	 * VMEXIT_INVALID at the MOV itself).  CR8 needs no intercept: with
+	/* CR0, CR4 and CR8 writes are checked here (cr_write()): QEMU's
+	 * TCG lets a guest clear CR0.PG in 64-bit mode, set PG without PE
+	 * or CR8 bit 4, and ends it with VMEXIT_INVALID at a reserved CR4
+	 * bit, where the CPU raises #GP.  CR8 reads stay the CPU's: with
 	 * V_INTR_MASKING (below) the guest's CR8 is V_TPR, never the host's
 	 * TPR (APM 15.21.1). */
-	vmcb32_set(v, VMCB_INTERCEPT_CR, INTERCEPT_CR_WRITE(4));
+	vmcb32_set(v, VMCB_INTERCEPT_CR, INTERCEPT_CR_WRITE(0) |
+					 INTERCEPT_CR_WRITE(4) |
+					 INTERCEPT_CR_WRITE(8));
 	vmcb64_set(v, VMCB_IOPM_BASE_PA, iopm_pa);
 	vmcb64_set(v, VMCB_MSRPM_BASE_PA, msrpm_pa);
 	vmcb32_set(v, VMCB_GUEST_ASID, (u32)vm->id + 1);
@@ -355,48 +359,97 @@ static const char *svm_insn_name(u64 code)
 }
 
 /*
- * MOV to CR4 (the one CR write we intercept): the value checked as the
- * CPU checks it (cr_check.c, the same rules as the VMX backend's), then
- * #GP or written to the VMCB.  The GPR comes from EXITINFO1 with decode
- * assists; QEMU's TCG has none, so the instruction is always decoded too,
- * for its length (no NRIP there either).  false if it cannot be decoded.
+ * The control-register writes we intercept: CR0 (MOV, CLTS, LMSW), CR4
+ * and CR8.  Each value is checked as the CPU checks it (cr_check.c, the
+ * rules the VMX backend uses too), then answered with #GP or written to
+ * the VMCB; QEMU's TCG, which is the CPU here, misses several of these
+ * #GPs itself.  The GPR comes from EXITINFO1 with decode assists; TCG has
+ * none, so the instruction is always decoded too, for its length (no NRIP
+ * there either).  false if it cannot be decoded.
  */
-static bool mov_to_cr4(struct vcpu *v, u64 info1)
+static bool guest_write_cr0(struct vcpu *v, const struct cr_state *s, u64 val)
+{
+	struct svm_vcpu *sv = v->hw;
+	u64 efer = s->efer;
+
+	if (cr0_write_faults(s, val))
+		return false;
+	/* With EFER.LME, paging on enters IA-32e mode and paging off leaves
+	 * it: natively the CPU sets EFER.LMA, here we must (as KVM does);
+	 * VMRUN takes the VMCB's EFER as it is. */
+	if ((val & CR0_PG) && !(s->cr0 & CR0_PG) && (efer & EFER_LME))
+		efer |= EFER_LMA;
+	else if (!(val & CR0_PG) && (s->cr0 & CR0_PG))
+		efer &= ~EFER_LMA;
+	vmcb64_set(v, VMCB_CR0, val);
+	vmcb64_set(v, VMCB_EFER, efer);
+	if ((s->cr0 ^ val) & (CR0_PG | CR0_WP | CR0_PE))
+		sv->flush = true;	/* natively a TLB flush */
+	return true;
+}
+
+static bool guest_write_cr4(struct vcpu *v, const struct cr_state *s, u64 val)
+{
+	if (cr4_write_faults(s, val, cr4_valid))
+		return false;
+	vmcb64_set(v, VMCB_CR4, val);
+	if (val != s->cr4)	/* PGE, PCIDE, ...: natively a TLB flush */
+		((struct svm_vcpu *)v->hw)->flush = true;
+	return true;
+}
+
+/* V_TPR is bits 3:0 of the VINTR word; CR8 bits 63:4 are reserved. */
+static bool guest_write_cr8(struct vcpu *v, u64 val)
+{
+	if (val >> 4)
+		return false;
+	vmcb64_set(v, VMCB_VINTR,
+		   (vmcb64_get(v, VMCB_VINTR) & ~VINTR_TPR_MASK) | val);
+	return true;
+}
+
+static bool cr_write(struct vcpu *v, unsigned cr, u64 info1)
 {
 	struct svm_vcpu *sv = v->hw;
 	u8 b[15];
 	size_t n = sizeof(b);
-	struct mov_cr m;
-	u64 efer = vmcb64_get(v, VMCB_EFER);
-	bool mode64 = (efer & EFER_LMA) &&
-		      (vmcb16_get(v, VMCB_CS + SEG_ATTRIB) & ATTR_L);
+	struct cr_insn d;
+	struct cr_state s = {
+		.cr0 = vmcb64_get(v, VMCB_CR0), .cr3 = vmcb64_get(v, VMCB_CR3),
+		.cr4 = vmcb64_get(v, VMCB_CR4), .efer = vmcb64_get(v, VMCB_EFER),
+	};
+	s.cs_l = (s.efer & EFER_LMA) &&
+		 (vmcb16_get(v, VMCB_CS + SEG_ATTRIB) & ATTR_L);
 
 	while (n && guest_read_insn(v, b, n) < 0)
 		n--;	/* as many bytes as are mapped */
-	if (!mov_cr_decode(b, n, mode64, &m) || !m.to_cr || m.cr != 4)
+	if (!cr_insn_decode(b, n, s.cs_l, &d) || d.kind == CR_INSN_MOV_FROM ||
+	    (d.kind == CR_INSN_MOV_TO && d.cr != cr) ||
+	    (d.kind != CR_INSN_MOV_TO && cr != 0))
 		return false;
-	if (info1 & CR_INFO_MOV)
-		m.gpr = (u8)(info1 & CR_INFO_GPR_MASK);
-	u64 val = *guest_gpr(&v->regs, m.gpr);
-	if (!mode64)
-		val = (u32)val;
-
-	struct cr_state s = {
-		.cr0 = vmcb64_get(v, VMCB_CR0), .cr3 = vmcb64_get(v, VMCB_CR3),
-		.cr4 = vmcb64_get(v, VMCB_CR4), .efer = efer, .cs_l = mode64,
-	};
-	bool fault = cr4_write_faults(&s, val, cr4_valid);
-	sv->last_cr = (struct cr_write){ .valid = true, .faulted = fault,
-					 .cr = 4, .value = val,
-					 .rip = v->regs.rip };
-	if (fault) {
-		svm_inject_exception(v, VEC_GP, true, 0);
-		return true;
+	if ((info1 & CR_INFO_MOV) && d.kind == CR_INSN_MOV_TO)
+		d.gpr = (u8)(info1 & CR_INFO_GPR_MASK);
+	u64 src = *guest_gpr(&v->regs, d.gpr), val;
+	switch (d.kind) {
+	case CR_INSN_CLTS:
+		val = s.cr0 & ~CR0_TS;
+		break;
+	case CR_INSN_LMSW:	/* PE, MP, EM, TS; PE cannot be cleared */
+		val = (s.cr0 & ~0xeull) | (src & 0xf);
+		break;
+	default:
+		val = s.cs_l ? src : (u32)src;	/* the operand size */
+		break;
 	}
-	vmcb64_set(v, VMCB_CR4, val);
-	if (val != s.cr4)	/* PGE, PCIDE, ...: natively a TLB flush */
-		sv->flush = true;
-	v->regs.rip += insn_len(v, m.len);
+	bool ok = cr == 0 ? guest_write_cr0(v, &s, val)
+		: cr == 4 ? guest_write_cr4(v, &s, val) : guest_write_cr8(v, val);
+	sv->last_cr = (struct cr_write){ .valid = true, .faulted = !ok,
+					 .cr = (u8)cr, .value = val,
+					 .rip = v->regs.rip };
+	if (!ok)
+		svm_inject_exception(v, VEC_GP, true, 0);
+	else
+		v->regs.rip += insn_len(v, d.len);
 	return true;
 }
 
@@ -470,12 +523,16 @@ static bool decode_exit(struct vcpu *v, struct vm_exit *e)
 	case VMEXIT_EXCP_BASE + VEC_UD:
 		decode_ud(v, e);
 		break;
+	case VMEXIT_CR0_WRITE:
 	case VMEXIT_CR4_WRITE:
-		if (mov_to_cr4(v, info1))
+	case VMEXIT_CR8_WRITE:
+		if (cr_write(v, (unsigned)(code - VMEXIT_CR0_WRITE), info1))
 			return false;
 		e->reason = EXIT_CR_ACCESS;
-		hv_log("svm: %s: a CR4 write that is not a MOV to CR4",
-		       v->vm->name);
+		hv_log("svm: %s: CR%u write by an instruction not emulated "
+		       "(LMSW from memory?) at RIP 0x%llx", v->vm->name,
+		       (unsigned)(code - VMEXIT_CR0_WRITE),
+		       (unsigned long long)v->regs.rip);
 		break;
 	case VMEXIT_INVALID:
 		explain_invalid(v);

@@ -52,6 +52,7 @@
 #define TLB_CONTROL_DO_NOTHING 0
 #define TLB_CONTROL_FLUSH_ASID 3	/* this guest's TLB entries only */
 #define VINTR_MASKING (1ull << 24)
+#define VINTR_TPR_MASK 0xfull	/* V_TPR: the guest's CR8 */
 
 /* EVENTINJ / EXITINTINFO (APM 15.20). */
 #define EVENT_VECTOR_MASK 0xffull
