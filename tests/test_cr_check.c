@@ -126,4 +126,7 @@ TEST(cr_insn_decode_forms)
 	CHECK_EQ(d.len, 5);
 	CHECK_EQ(d.gpr, 3);
 	CHECK(!cr_insn_decode(mov_cr4_rax, 2, true, &d));	/* cut short */
+	const u8 lock_mov_cr0[] = { 0xf0, 0x0f, 0x22, 0xc0 };
+	CHECK(cr_insn_decode(lock_mov_cr0, 4, false, &d));
+	CHECK_EQ(d.cr, 8);	/* AMD AltMovCr8 */
 }

@@ -57,7 +57,9 @@ u64 cr4_valid_bits(const struct cpuid_regs *leaf1,
 	for (size_t i = 0; i < ARRAY_SIZE(cr4_features); i++) {
 		const struct cr4_feature *f = &cr4_features[i];
 		const struct cpuid_regs *l = f->leaf == 1 ? leaf1 : leaf7;
-		u32 r = f->reg == 'b' ? l->ebx : f->reg == 'c' ? l->ecx : l->edx;
+		u32 r = f->reg == 'b'	? l->ebx
+			: f->reg == 'c' ? l->ecx
+					: l->edx;
 		if (r & (1u << f->cpuid_bit))
 			valid |= f->bit;
 	}
@@ -96,8 +98,8 @@ bool cr4_write_faults(const struct cr_state *s, u64 val, u64 valid)
 	return false;
 }
 
-/* Legacy prefixes (SDM Vol. 2A 2.1.1): none changes what MOV CR does,
- * but each adds a byte. */
+/* Legacy prefixes (SDM Vol. 2A 2.1.1): each adds a byte; only LOCK
+ * changes what MOV CR does (below). */
 static bool legacy_prefix(u8 b)
 {
 	switch (b) {
@@ -112,9 +114,10 @@ bool cr_insn_decode(const u8 *b, size_t n, bool mode64, struct cr_insn *d)
 {
 	size_t i = 0;
 	u8 rex = 0;
+	bool lock = false;
 
-	while (i < n && i < 14 && legacy_prefix(b[i]))
-		i++;
+	for (; i < n && i < 14 && legacy_prefix(b[i]); i++)
+		lock |= b[i] == 0xf0;
 	if (mode64 && i < n && (b[i] & 0xf0) == 0x40)
 		rex = b[i++];	/* REX must come right before the opcode */
 	if (i + 2 > n || b[i] != 0x0f)
@@ -142,5 +145,9 @@ bool cr_insn_decode(const u8 *b, size_t n, bool mode64, struct cr_insn *d)
 	/* MOV CR has only the register form: the CPU ignores mod. */
 	d->kind = op == 0x22 ? CR_INSN_MOV_TO : CR_INSN_MOV_FROM;
 	d->cr = (u8)(((modrm >> 3) & 7) | (rex & 4 ? 8 : 0));
+	/* AMD's AltMovCr8: LOCK MOV CR0 is CR8, also outside 64-bit mode
+	 * (APM Vol. 3, MOV CRn); on Intel it is #UD before any exit. */
+	if (lock && d->cr == 0)
+		d->cr = 8;
 	return true;
 }

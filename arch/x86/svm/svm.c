@@ -367,7 +367,8 @@ static const char *svm_insn_name(u64 code)
  * none, so the instruction is always decoded too, for its length (no NRIP
  * there either).  false if it cannot be decoded.
  */
-static bool guest_write_cr0(struct vcpu *v, const struct cr_state *s, u64 val)
+static bool guest_write_cr0(struct vcpu *v, const struct cr_state *s,
+			    u64 val)
 {
 	struct svm_vcpu *sv = v->hw;
 	u64 efer = s->efer;
@@ -388,7 +389,8 @@ static bool guest_write_cr0(struct vcpu *v, const struct cr_state *s, u64 val)
 	return true;
 }
 
-static bool guest_write_cr4(struct vcpu *v, const struct cr_state *s, u64 val)
+static bool guest_write_cr4(struct vcpu *v, const struct cr_state *s,
+			    u64 val)
 {
 	if (cr4_write_faults(s, val, cr4_valid))
 		return false;
@@ -415,8 +417,10 @@ static bool cr_write(struct vcpu *v, unsigned cr, u64 info1)
 	size_t n = sizeof(b);
 	struct cr_insn d;
 	struct cr_state s = {
-		.cr0 = vmcb64_get(v, VMCB_CR0), .cr3 = vmcb64_get(v, VMCB_CR3),
-		.cr4 = vmcb64_get(v, VMCB_CR4), .efer = vmcb64_get(v, VMCB_EFER),
+		.cr0 = vmcb64_get(v, VMCB_CR0),
+		.cr3 = vmcb64_get(v, VMCB_CR3),
+		.cr4 = vmcb64_get(v, VMCB_CR4),
+		.efer = vmcb64_get(v, VMCB_EFER),
 	};
 	s.cs_l = (s.efer & EFER_LMA) &&
 		 (vmcb16_get(v, VMCB_CS + SEG_ATTRIB) & ATTR_L);
@@ -441,8 +445,9 @@ static bool cr_write(struct vcpu *v, unsigned cr, u64 info1)
 		val = s.cs_l ? src : (u32)src;	/* the operand size */
 		break;
 	}
-	bool ok = cr == 0 ? guest_write_cr0(v, &s, val)
-		: cr == 4 ? guest_write_cr4(v, &s, val) : guest_write_cr8(v, val);
+	bool ok = cr == 0   ? guest_write_cr0(v, &s, val)
+		  : cr == 4 ? guest_write_cr4(v, &s, val)
+			    : guest_write_cr8(v, val);
 	sv->last_cr = (struct cr_write){ .valid = true, .faulted = !ok,
 					 .cr = (u8)cr, .value = val,
 					 .rip = v->regs.rip };
