@@ -84,6 +84,13 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_INS] = "ins",
 	[HOSTILE_OUTS_BAD] = "outs-bad",
 	[HOSTILE_OUTS_HUGE] = "outs-huge",
+	[HOSTILE_CR8] = "cr8",
+	[HOSTILE_CR8_SPIN] = "cr8-spin",
+	[HOSTILE_CR4_VMXE] = "cr4-vmxe",
+	[HOSTILE_CR4_RESERVED] = "cr4-reserved",
+	[HOSTILE_CR0_PG_OFF] = "cr0-pg-off",
+	[HOSTILE_CR0_INVALID] = "cr0-invalid",
+	[HOSTILE_DR7] = "dr7",
 };
 
 const char *cmdline_work_name(enum work_id w)

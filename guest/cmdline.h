@@ -49,6 +49,13 @@ enum hostile_id {
 	HOSTILE_INS,           /* REP INSB/W from an empty port and COM1 */
 	HOSTILE_OUTS_BAD,      /* REP OUTSB from an unmapped address, RCX huge */
 	HOSTILE_OUTS_HUGE,     /* REP OUTSB, RCX = 2^64-1, off a mapped page */
+	HOSTILE_CR8,           /* CR8 0..15 read back, 16 is #GP */
+	HOSTILE_CR8_SPIN,      /* CR8 = 15, interrupts off, spin forever */
+	HOSTILE_CR4_VMXE,      /* CR4.VMXE while CPUID hides VMX: #GP */
+	HOSTILE_CR4_RESERVED,  /* CR4 bits the CPU does not have: #GP */
+	HOSTILE_CR0_PG_OFF,    /* clear CR0.PG in 64-bit mode: #GP */
+	HOSTILE_CR0_INVALID,   /* PG without PE, NW without CD, bit 32: #GP */
+	HOSTILE_DR7,           /* DR0-DR3/DR7 kept, a data breakpoint fires */
 	HOSTILE_COUNT
 };
 

@@ -3,11 +3,13 @@
  *
  * A page fault is tried, in order, as:
  *   1. a demand fault in the heap (vm.c maps a fresh zeroed frame; retry),
- *   2. an expected fault of a probe_* access (resume at its fixup),
+ *   2. an expected fault of a probe (resume at its fixup, trap.h),
  *   3. a bug: print CR2, the decoded error code, RIP, the four-level walk
  *      and the registers, then end the guest with STATUS_EXCEPTION.
- * Every other exception is a bug and ends the guest the same way; so does
- * any exception raised while such a report is being printed.
+ * Every other exception is first offered to the hook its vector may have
+ * (trap_set_hook), then to the probes; otherwise it is a bug and ends the
+ * guest the same way.  So does any exception raised while such a report
+ * is being printed.
  */
 #include "trap.h"
 
@@ -22,6 +24,13 @@ struct probe_fault last_probe_fault;
 extern const uint64_t probe_table[], probe_table_end[];
 
 static int reporting;
+static trap_hook_fn hooks[32];
+
+void trap_set_hook(unsigned vector, trap_hook_fn fn)
+{
+	if (vector < 32)
+		hooks[vector] = fn;
+}
 
 static const char *vector_name(uint64_t v)
 {
@@ -58,13 +67,14 @@ static void print_registers(const struct trap_frame *f)
 		read_cr2(), read_cr3(), read_cr4());
 }
 
-/* Resumes a faulting probe_* instruction at its fixup; 1 if it was one. */
+/* Resumes a faulting probe instruction at its fixup; 1 if it was one. */
 static int fixup_probe(struct trap_frame *f, uint64_t cr2)
 {
 	for (const uint64_t *e = probe_table; e < probe_table_end; e += 2) {
 		if (f->rip == e[0]) {
 			last_probe_fault.addr = cr2;
 			last_probe_fault.error = f->error;
+			last_probe_fault.vector = f->vector;
 			last_probe_fault.count++;
 			f->rip = e[1];
 			return 1;
@@ -107,14 +117,16 @@ static void handle_page_fault(struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
-	if (expect_fault_trap(f))
+	if (expect_fault_trap(f) ||
+	    (f->vector < 32 && hooks[f->vector] && hooks[f->vector](f)))
 		return;
 	if (f->vector == VEC_PF) {
 		handle_page_fault(f);
 		return;
 	}
-	/* A probe of a non-canonical address raises #GP, not #PF. */
-	if (f->vector == VEC_GP && fixup_probe(f, 0))
+	/* A probe of a non-canonical address raises #GP, not #PF; other
+	 * probes expect #GP or #UD from the instruction itself. */
+	if (fixup_probe(f, 0))
 		return;
 
 	enter_report(f);

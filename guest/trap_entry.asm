@@ -134,9 +134,9 @@ trap_stubs:
 %assign v v + 1
 %endrep
 
-; Pairs of (faulting instruction, where to resume).
-global probe_table, probe_table_end
-probe_table:
+; Pairs of (faulting instruction, where to resume); the linker script
+; gathers every .probe_table section between probe_table and
+; probe_table_end (C code adds its own with PROBE_TABLE_ENTRY, trap.h).
+section .probe_table progbits alloc noexec nowrite align=8
         dq probe_read_u64.access, probe_read_u64.fixup
         dq probe_write_u64.access, probe_write_u64.fixup
-probe_table_end:

@@ -62,6 +62,9 @@ int work_volatile(struct work_ctx *c);
 int work_zero(struct work_ctx *c);
 int work_hostile(struct work_ctx *c);
 int work_hostile_emul(struct work_ctx *c);	/* work_hostile_emul.c */
+/* The control- and debug-register actions (work_hostile_cr.c); WORK_SKIP
+ * if c's action is not one of them. */
+int work_hostile_cr(struct work_ctx *c);
 
 /* Balloon driver pieces idle uses (work_balloon.c). */
 int balloon_follow_target(struct work_ctx *c);

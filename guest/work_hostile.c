@@ -460,7 +460,10 @@ int work_hostile(struct work_ctx *c)
 	case HOSTILE_COUNT:
 		break;
 	default:
-		return work_hostile_emul(c);
+		break;
 	}
-	return WORK_PASS;
+	int rc = work_hostile_cr(c);	/* WORK_SKIP: not one of its */
+	if (rc != WORK_SKIP)
+		return rc;
+	return work_hostile_emul(c);
 }

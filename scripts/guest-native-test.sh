@@ -242,6 +242,28 @@ scenario_no_memvisor_alias() {
 	report no-memvisor-alias
 }
 
+# The control- and debug-register actions natively: DR0-DR3/DR7 and the
+# breakpoint work without a hypervisor; CR8 reads back; what QEMU's TCG
+# itself does not refuse with #GP (CR8 bit 4, and the CR0/CR4 actions),
+# and cr8-spin, which would spin forever, are skipped.
+scenario_cr_regs() {
+	boot_guest dr7 "hostile=dr7"
+	expect_pass
+	expect_line '^hostile: after the writes: DR0-DR3 and DR7 read back as written \(DR7 0xd0401\)'
+	expect_line '^hostile: a read, then another write: 2 #DB so far'
+	expect_line '^hostile: dr7: debug registers kept, the breakpoint fired once per write'
+	report dr7
+	boot_guest cr8 "hostile=cr8"
+	expect_pass
+	expect_line '^hostile: CR8 <- 0\.\.15: each read back as written'
+	expect_line '^cr8 <- 16: SKIP natively'
+	report cr8
+	boot_guest cr8-spin "hostile=cr8-spin"
+	expect_pass
+	expect_line '^cr8-spin: SKIP needs memvisor'
+	report cr8-spin
+}
+
 # The negative test: one flipped byte must be caught, and reported at the
 # address where it was flipped.
 scenario_corrupt() {
@@ -341,6 +363,7 @@ main() {
 	scenario_page_fault_report
 	scenario_triple_fault
 	scenario_emulated
+	scenario_cr_regs
 	echo "$passed passed, $failed failed"
 	[ "$failed" = 0 ]
 }

@@ -23,12 +23,34 @@
 #define CR0_PG (1ull << 31)
 
 #define CR4_VME (1ull << 0)
+#define CR4_PVI (1ull << 1)
+#define CR4_TSD (1ull << 2)
+#define CR4_DE (1ull << 3)
 #define CR4_PSE (1ull << 4)
 #define CR4_PAE (1ull << 5)
 #define CR4_MCE (1ull << 6)
 #define CR4_PGE (1ull << 7)
+#define CR4_PCE (1ull << 8)
 #define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define CR4_UMIP (1ull << 11)
+#define CR4_LA57 (1ull << 12)
 #define CR4_VMXE (1ull << 13)
+#define CR4_SMXE (1ull << 14)
+#define CR4_FSGSBASE (1ull << 16)
+#define CR4_PCIDE (1ull << 17)
+#define CR4_OSXSAVE (1ull << 18)
+#define CR4_KL (1ull << 19)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+#define CR4_PKE (1ull << 22)
+#define CR4_CET (1ull << 23)
+#define CR4_PKS (1ull << 24)
+#define CR4_UINTR (1ull << 25)
+
+/* Debug registers (SDM Vol. 3B 18.2): their values at reset. */
+#define DR6_RESET 0xffff0ff0ull
+#define DR7_RESET 0x400ull
 
 /* MSRs. */
 #define MSR_IA32_FEATURE_CONTROL 0x03a
@@ -105,6 +127,24 @@ DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
+
+#define DEFINE_DR(n)                                                        \
+	static inline u64 read_dr##n(void)                                  \
+	{                                                                   \
+		u64 v;                                                      \
+		__asm__ volatile("mov %%db" #n ", %0" : "=r"(v));           \
+		return v;                                                   \
+	}                                                                   \
+	static inline void write_dr##n(u64 v)                               \
+	{                                                                   \
+		__asm__ volatile("mov %0, %%db" #n : : "r"(v) : "memory");  \
+	}
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+#undef DEFINE_DR
 
 static inline u64 read_rflags(void)
 {

@@ -14,6 +14,11 @@
  * VM does not run, and no other ASID can use its entries, so a frame freed
  * in between is already unreachable on this (single) CPU.
  *
+ * What VMRUN does not switch is ours to: DR0-DR3 (guest_regs.c; DR6 and
+ * DR7 are in the VMCB).  The guest's CR8 is V_TPR (V_INTR_MASKING), and
+ * its CR0, CR4 and CR8 writes are intercepted and checked (cr_write()),
+ * so that what the CPU refuses is a #GP, not a failed VMRUN.
+ *
  * QEMU's TCG has SVM and NPT but no NRIP save: where the VMCB's next-RIP
  * is 0 the instruction length is known from the exit (CPUID 2, HLT 1,
  * VMMCALL 3, RDMSR/WRMSR 2) or, for IOIO, EXITINFO2 holds the next RIP.
@@ -22,6 +27,8 @@
 #include "vmcb.h"
 #include "../cpu.h"
 #include "../cpufeat.h"
+#include "../cr_check.h"
+#include "../guest_regs.h"
 #include "../trap.h"
 #include "../insn_decode.h"
 #include "../virt_insn.h"
@@ -47,13 +54,30 @@ void svm_enter(u64 vmcb_pa, struct guest_regs *regs, u64 host_vmcb_pa);
 #define ATTR_TSS32_BUSY 0x08b	/* P, type 0xB */
 #define ATTR_LDT 0x082		/* P, type 0x2 */
 
-#define DR6_INIT 0xffff0ff0ull
-#define DR7_INIT 0x400ull
+#define VMEXIT_CR4_WRITE (VMEXIT_CR0_WRITE + 4)
+#define VMEXIT_CR8_WRITE (VMEXIT_CR0_WRITE + 8)
+
+/* The last control-register write we intercepted, for the report of a
+ * VMRUN that fails afterwards (explain_invalid()). */
+struct cr_write {
+	bool valid;
+	bool faulted;		/* answered with #GP */
+	u8 cr;
+	u64 value, rip;
+};
 
 struct svm_vcpu {
 	u64 vmcb_pa;
 	bool flush;		/* TLB_CONTROL flush on the next VMRUN */
+	struct guest_dregs dregs;	/* DR0-DR3: not in the VMCB */
+	struct cr_write last_cr;
 };
+
+/* The CR4 bits a guest may set (svm_enable()). */
+static u64 cr4_valid;
+static void svm_cpuid_adjust(u32 leaf, u32 subleaf, struct cpuid_regs *c);
+static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
+				 u32 error);
 
 static u64 host_vmcb_pa;	/* our own VMLOAD/VMSAVE state */
 static u64 hsave_pa;		/* VM_HSAVE_PA: where VMRUN saves the host */
@@ -136,6 +160,7 @@ static int svm_enable(char *err, size_t errlen)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, hsave_pa);
 	vmsave(host_vmcb_pa);	/* our TR/FS/GS/... for svm_enter's VMLOAD */
+	cr4_valid = guest_cr4_valid_bits(svm_cpuid_adjust);
 	return 0;
 }
 
@@ -170,6 +195,8 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 		return -1;
 	}
 	sv->flush = true;	/* the ASID may hold a previous VM's entries */
+	guest_dregs_init(&sv->dregs);
+	sv->last_cr = (struct cr_write){ 0 };
 	v->hw = sv;
 
 	/* Control area: what exits, and nested paging. */
@@ -189,6 +216,15 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	/* #UD: a guest's VMCALL (Intel's hypercall) is a hypercall here too,
 	 * and a VMX instruction is reported by name (virt_insn.c). */
 	vmcb32_set(v, VMCB_INTERCEPT_EXC, 1u << VEC_UD);
+	/* CR0, CR4 and CR8 writes are checked here (cr_write()): QEMU's
+	 * TCG lets a guest clear CR0.PG in 64-bit mode, set PG without PE
+	 * or CR8 bit 4, and ends it with VMEXIT_INVALID at a reserved CR4
+	 * bit, where the CPU raises #GP.  CR8 reads stay the CPU's: with
+	 * V_INTR_MASKING (below) the guest's CR8 is V_TPR, never the host's
+	 * TPR (APM 15.21.1). */
+	vmcb32_set(v, VMCB_INTERCEPT_CR, INTERCEPT_CR_WRITE(0) |
+					 INTERCEPT_CR_WRITE(4) |
+					 INTERCEPT_CR_WRITE(8));
 	vmcb64_set(v, VMCB_IOPM_BASE_PA, iopm_pa);
 	vmcb64_set(v, VMCB_MSRPM_BASE_PA, msrpm_pa);
 	vmcb32_set(v, VMCB_GUEST_ASID, (u32)vm->id + 1);
@@ -214,8 +250,8 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	vmcb64_set(v, VMCB_CR0, CR0_PE | CR0_ET);
 	vmcb64_set(v, VMCB_CR3, 0);
 	vmcb64_set(v, VMCB_CR4, 0);
-	vmcb64_set(v, VMCB_DR6, DR6_INIT);
-	vmcb64_set(v, VMCB_DR7, DR7_INIT);
+	vmcb64_set(v, VMCB_DR6, DR6_RESET);
+	vmcb64_set(v, VMCB_DR7, DR7_RESET);
 	/* With nested paging the guest's PAT is G_PAT; it must be valid. */
 	vmcb64_set(v, VMCB_G_PAT, PAT_POWER_ON);
 	return 0;
@@ -228,6 +264,7 @@ static void svm_vcpu_destroy(struct vcpu *v)
 	if (sv && sv->vmcb_pa) {
 		hv_frames_free(sv->vmcb_pa, 1);
 		sv->vmcb_pa = 0;
+		guest_dregs_forget(&sv->dregs);
 	}
 	xstate_vcpu_destroy(v);
 	v->hw = NULL;
@@ -270,8 +307,16 @@ static void explain_invalid(struct vcpu *v)
 	u64 efer = vmcb64_get(v, VMCB_EFER), cr0 = vmcb64_get(v, VMCB_CR0);
 	u64 cr4 = vmcb64_get(v, VMCB_CR4);
 
+	const struct cr_write *w = &((struct svm_vcpu *)v->hw)->last_cr;
+
 	hv_log("%s: VMRUN failed: VMEXIT_INVALID (a VMCB consistency check, "
 	       "APM 15.5.1)", v->vm->name);
+	if (w->valid)
+		hv_log("%s:   the guest's last intercepted control-register "
+		       "write: CR%u <- 0x%llx at RIP 0x%llx (%s)", v->vm->name,
+		       w->cr, (unsigned long long)w->value,
+		       (unsigned long long)w->rip,
+		       w->faulted ? "answered with #GP" : "done");
 	if (!(efer & EFER_SVME))
 		hv_log("%s:   likely cause: guest EFER.SVME is 0 (EFER 0x%llx)",
 		       v->vm->name, (unsigned long long)efer);
@@ -350,7 +395,109 @@ static void decode_string_io(struct vcpu *v, u64 info1, struct vm_exit *e)
 							 SEG_BASE);
 }
 
-static void decode_exit(struct vcpu *v, struct vm_exit *e)
+/*
+ * The control-register writes we intercept: CR0 (MOV, CLTS, LMSW), CR4
+ * and CR8.  Each value is checked as the CPU checks it (cr_check.c, the
+ * rules the VMX backend uses too), then answered with #GP or written to
+ * the VMCB; QEMU's TCG, which is the CPU here, misses several of these
+ * #GPs itself.  The GPR comes from EXITINFO1 with decode assists; TCG has
+ * none, so the instruction is always decoded too, for its length (no NRIP
+ * there either).  false if it cannot be decoded.
+ */
+static bool guest_write_cr0(struct vcpu *v, const struct cr_state *s,
+			    u64 val)
+{
+	struct svm_vcpu *sv = v->hw;
+	u64 efer = s->efer;
+
+	if (cr0_write_faults(s, val))
+		return false;
+	/* With EFER.LME, paging on enters IA-32e mode and paging off leaves
+	 * it: natively the CPU sets EFER.LMA, here we must (as KVM does);
+	 * VMRUN takes the VMCB's EFER as it is. */
+	if ((val & CR0_PG) && !(s->cr0 & CR0_PG) && (efer & EFER_LME))
+		efer |= EFER_LMA;
+	else if (!(val & CR0_PG) && (s->cr0 & CR0_PG))
+		efer &= ~EFER_LMA;
+	vmcb64_set(v, VMCB_CR0, val);
+	vmcb64_set(v, VMCB_EFER, efer);
+	if ((s->cr0 ^ val) & (CR0_PG | CR0_WP | CR0_PE))
+		sv->flush = true;	/* natively a TLB flush */
+	return true;
+}
+
+static bool guest_write_cr4(struct vcpu *v, const struct cr_state *s,
+			    u64 val)
+{
+	if (cr4_write_faults(s, val, cr4_valid))
+		return false;
+	vmcb64_set(v, VMCB_CR4, val);
+	if (val != s->cr4)	/* PGE, PCIDE, ...: natively a TLB flush */
+		((struct svm_vcpu *)v->hw)->flush = true;
+	return true;
+}
+
+/* V_TPR is bits 3:0 of the VINTR word; CR8 bits 63:4 are reserved. */
+static bool guest_write_cr8(struct vcpu *v, u64 val)
+{
+	if (val >> 4)
+		return false;
+	vmcb64_set(v, VMCB_VINTR,
+		   (vmcb64_get(v, VMCB_VINTR) & ~VINTR_TPR_MASK) | val);
+	return true;
+}
+
+static bool cr_write(struct vcpu *v, unsigned cr, u64 info1)
+{
+	struct svm_vcpu *sv = v->hw;
+	u8 b[15];
+	size_t n = sizeof(b);
+	struct cr_insn d;
+	struct cr_state s = {
+		.cr0 = vmcb64_get(v, VMCB_CR0),
+		.cr3 = vmcb64_get(v, VMCB_CR3),
+		.cr4 = vmcb64_get(v, VMCB_CR4),
+		.efer = vmcb64_get(v, VMCB_EFER),
+	};
+	s.cs_l = (s.efer & EFER_LMA) &&
+		 (vmcb16_get(v, VMCB_CS + SEG_ATTRIB) & ATTR_L);
+
+	while (n && guest_read_insn(v, b, n) < 0)
+		n--;	/* as many bytes as are mapped */
+	if (!cr_insn_decode(b, n, s.cs_l, &d) || d.kind == CR_INSN_MOV_FROM ||
+	    (d.kind == CR_INSN_MOV_TO && d.cr != cr) ||
+	    (d.kind != CR_INSN_MOV_TO && cr != 0))
+		return false;
+	if ((info1 & CR_INFO_MOV) && d.kind == CR_INSN_MOV_TO)
+		d.gpr = (u8)(info1 & CR_INFO_GPR_MASK);
+	u64 src = *guest_gpr(&v->regs, d.gpr), val;
+	switch (d.kind) {
+	case CR_INSN_CLTS:
+		val = s.cr0 & ~CR0_TS;
+		break;
+	case CR_INSN_LMSW:	/* PE, MP, EM, TS; PE cannot be cleared */
+		val = (s.cr0 & ~0xeull) | (src & 0xf);
+		break;
+	default:
+		val = s.cs_l ? src : (u32)src;	/* the operand size */
+		break;
+	}
+	bool ok = cr == 0   ? guest_write_cr0(v, &s, val)
+		  : cr == 4 ? guest_write_cr4(v, &s, val)
+			    : guest_write_cr8(v, val);
+	sv->last_cr = (struct cr_write){ .valid = true, .faulted = !ok,
+					 .cr = (u8)cr, .value = val,
+					 .rip = v->regs.rip };
+	if (!ok)
+		svm_inject_exception(v, VEC_GP, true, 0);
+	else
+		v->regs.rip += insn_len(v, d.len);
+	return true;
+}
+
+/* Fills e; false if the exit was handled here and the guest should simply
+ * be entered again. */
+static bool decode_exit(struct vcpu *v, struct vm_exit *e)
 {
 	u64 code = vmcb64_get(v, VMCB_EXITCODE);
 	u64 info1 = vmcb64_get(v, VMCB_EXITINFO1);
@@ -430,36 +577,55 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 	case VMEXIT_EXCP_BASE + VEC_UD:
 		decode_ud(v, e);
 		break;
+	case VMEXIT_CR0_WRITE:
+	case VMEXIT_CR4_WRITE:
+	case VMEXIT_CR8_WRITE:
+		if (cr_write(v, (unsigned)(code - VMEXIT_CR0_WRITE), info1))
+			return false;
+		e->reason = EXIT_CR_ACCESS;
+		hv_log("svm: %s: CR%u write by an instruction not emulated "
+		       "(LMSW from memory?) at RIP 0x%llx", v->vm->name,
+		       (unsigned)(code - VMEXIT_CR0_WRITE),
+		       (unsigned long long)v->regs.rip);
+		break;
 	case VMEXIT_INVALID:
 		explain_invalid(v);
 		e->reason = EXIT_ENTRY_FAILED;
 		break;
 	}
+	return true;
 }
 
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct svm_vcpu *sv = v->hw;
 
-	sync_to_vmcb(v);
-	vmcb8_set(v, VMCB_TLB_CONTROL, sv->flush ? TLB_CONTROL_FLUSH_ASID
-						 : TLB_CONTROL_DO_NOTHING);
-	sv->flush = false;
-	vmcb32_set(v, VMCB_CLEAN_BITS, 0);	/* we may have changed anything */
+	do {
+		sync_to_vmcb(v);
+		vmcb8_set(v, VMCB_TLB_CONTROL,
+			  sv->flush ? TLB_CONTROL_FLUSH_ASID
+				    : TLB_CONTROL_DO_NOTHING);
+		sv->flush = false;
+		/* We may have changed anything. */
+		vmcb32_set(v, VMCB_CLEAN_BITS, 0);
+		guest_dregs_load(&sv->dregs, false);
 
-	xstate_enter(v);
-	svm_enter(sv->vmcb_pa, &v->regs, host_vmcb_pa);
-	xstate_exit(v);
+		xstate_enter(v);
+		svm_enter(sv->vmcb_pa, &v->regs, host_vmcb_pa);
+		xstate_exit(v);
 
-	sync_from_vmcb(v);
-	/*
-	 * An event the guest was being delivered when the exit happened (say
-	 * a #PF whose IDT entry was not yet mapped in the NPT) is lost unless
-	 * it is injected again on the next entry (APM 15.7.2).
-	 */
-	u64 pending = vmcb64_get(v, VMCB_EXITINTINFO);
-	vmcb64_set(v, VMCB_EVENTINJ, pending & EVENT_VALID ? pending : 0);
-	decode_exit(v, e);
+		guest_dregs_save(&sv->dregs, false);
+		sync_from_vmcb(v);
+		/*
+		 * An event the guest was being delivered when the exit
+		 * happened (say a #PF whose IDT entry was not yet mapped in
+		 * the NPT) is lost unless it is injected again on the next
+		 * entry (APM 15.7.2).
+		 */
+		u64 pending = vmcb64_get(v, VMCB_EXITINTINFO);
+		vmcb64_set(v, VMCB_EVENTINJ,
+			   pending & EVENT_VALID ? pending : 0);
+	} while (!decode_exit(v, e));
 }
 
 static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,

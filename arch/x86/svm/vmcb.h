@@ -29,6 +29,9 @@
 #define VMCB_INSN_LEN 0x0d0		/* u8: bytes fetched (decode assists) */
 #define VMCB_INSN_BYTES 0x0d1		/* 15 bytes */
 
+/* INTERCEPT_CR: bit n intercepts reads of CRn, bit 16 + n writes. */
+#define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
+
 /* INTERCEPT_MISC1 bits (vector 3 in the APM). */
 #define INTERCEPT_INTR (1u << 0)
 #define INTERCEPT_NMI (1u << 1)
@@ -51,6 +54,7 @@
 #define TLB_CONTROL_DO_NOTHING 0
 #define TLB_CONTROL_FLUSH_ASID 3	/* this guest's TLB entries only */
 #define VINTR_MASKING (1ull << 24)
+#define VINTR_TPR_MASK 0xfull	/* V_TPR: the guest's CR8 */
 
 /* EVENTINJ / EXITINTINFO (APM 15.20). */
 #define EVENT_VECTOR_MASK 0xffull
@@ -83,6 +87,13 @@
 #define VMCB_CR2 0x640
 #define VMCB_G_PAT 0x668
 
+/* EXITINFO1 of a MOV-CR intercept with decode assists (APM 15.33.2):
+ * bit 63 says it was a MOV, bits 3:0 name the GPR. */
+#define CR_INFO_MOV (1ull << 63)
+#define CR_INFO_GPR_MASK 0xfull
+
+#define ATTR_L (1u << 9)		/* CS.L in the VMCB attribute format */
+
 #define SEG_SELECTOR 0
 #define SEG_ATTRIB 2
 #define SEG_LIMIT 4
@@ -92,6 +103,7 @@
 #define SEG_ATTR_DB (1u << 10)		/* descriptor bit 54 */
 
 /* Exit codes (APM Appendix C). */
+#define VMEXIT_CR0_WRITE 0x10		/* + n for CRn */
 #define VMEXIT_EXCP_BASE 0x40
 #define VMEXIT_INTR 0x60
 #define VMEXIT_NMI 0x61

@@ -18,6 +18,13 @@
  *              protected mode, paging off, flat segments, EFLAGS 0x2.
  *   CR masks   CR0.NE and CR4.VMXE, which VMX forces on, are hidden behind
  *              the read shadows (vmx.c explains the masks).
+ *   CR8        "use TPR shadow": the guest's MOV to/from CR8 reads and
+ *              writes the TPR byte (offset 0x80) of its own virtual-APIC
+ *              page, without an exit.  The TPR threshold is 0, so no
+ *              write ever exits either ("TPR below threshold" needs
+ *              VTPR[7:4] < threshold, SDM 29.1.2).  The local APIC's real
+ *              TPR stays the hypervisor's: a guest that writes CR8 = 15
+ *              cannot hold back the timer that ends its slice.
  *
  * The MSR bitmap (SDM 24.6.9) is one page of four 1 KiB bitmaps: reads of
  * MSRs 0-0x1fff, reads of 0xc0000000-0xc0001fff, then the same two for
@@ -45,8 +52,6 @@
 /* The power-up PAT (SDM Vol. 3A 11.12.4): WB, WT, UC-, UC, twice. */
 #define PAT_POWER_UP		0x0007040600070406ull
 
-/* DR7 at reset: only the always-one bit 10 (SDM Vol. 3B 17.2.4). */
-#define DR7_RESET		0x400ull
 #define RFLAGS_RESERVED1	(1ull << 1)
 
 /* Flat 4 GiB segments for the Multiboot entry state (Table 24-2 format).
@@ -135,6 +140,8 @@ static void setup_controls(struct vcpu *v, struct vmx_vcpu *hw)
 	vmcs_write(VM_ENTRY_INTR_INFO, 0);
 	vmcs_write(TSC_OFFSET, 0);
 	vmcs_write(MSR_BITMAP, hw->msr_bitmap_pa);
+	vmcs_write(VIRTUAL_APIC_PAGE_ADDR, hw->vapic_pa);
+	vmcs_write(TPR_THRESHOLD, 0);
 
 	if (vmx.vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, hw->vpid);
@@ -274,6 +281,9 @@ static void free_hw(struct vmx_vcpu *hw)
 {
 	if (hw->msr_bitmap_pa)
 		hv_frames_free(hw->msr_bitmap_pa, 1);
+	if (hw->vapic_pa)
+		hv_frames_free(hw->vapic_pa, 1);
+	guest_dregs_forget(&hw->dregs);
 	if (hw->vmcs_pa)
 		hv_frames_free(hw->vmcs_pa, 1);
 	*hw = (struct vmx_vcpu){ 0 };
@@ -300,7 +310,9 @@ int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 
 	hw->vmcs_pa = vmx_alloc_frame();
 	hw->msr_bitmap_pa = vmx_alloc_frame();
-	if (!hw->vmcs_pa || !hw->msr_bitmap_pa || xstate_vcpu_init(v) < 0) {
+	hw->vapic_pa = vmx_alloc_frame();	/* zero: TPR 0 at reset */
+	if (!hw->vmcs_pa || !hw->msr_bitmap_pa || !hw->vapic_pa ||
+	    xstate_vcpu_init(v) < 0) {
 		free_hw(hw);
 		xstate_vcpu_destroy(v);
 		fmt_snprintf(err, errlen, "VMX: no memory for a VMCS");
@@ -328,6 +340,7 @@ int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	hw->launched = false;
 	hw->exit_rip = v->regs.rip;
 	hw->cr2 = 0;
+	guest_dregs_init(&hw->dregs);
 	v->hw = hw;
 
 	/* A VPID or an EPT root used by an earlier VM may still tag stale

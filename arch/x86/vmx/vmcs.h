@@ -48,6 +48,7 @@
 #define VM_EXIT_MSR_LOAD_ADDR		0x2008
 #define VM_ENTRY_MSR_LOAD_ADDR		0x200a
 #define TSC_OFFSET			0x2010
+#define VIRTUAL_APIC_PAGE_ADDR		0x2012
 #define EPT_POINTER			0x201a
 #define GUEST_PHYSICAL_ADDRESS		0x2400	/* read-only */
 #define VMCS_LINK_POINTER		0x2800
@@ -76,6 +77,7 @@
 #define VM_ENTRY_INTR_INFO		0x4016
 #define VM_ENTRY_EXCEPTION_ERROR_CODE	0x4018
 #define VM_ENTRY_INSTRUCTION_LEN	0x401a
+#define TPR_THRESHOLD			0x401c
 #define SECONDARY_VM_EXEC_CONTROL	0x401e
 #define VM_INSTRUCTION_ERROR		0x4400	/* read-only from here */
 #define VM_EXIT_REASON			0x4402
@@ -161,6 +163,7 @@
 #define CPU_INVLPG_EXITING		(1u << 9)
 #define CPU_CR3_LOAD_EXITING		(1u << 15)
 #define CPU_CR3_STORE_EXITING		(1u << 16)
+#define CPU_USE_TPR_SHADOW		(1u << 21)
 #define CPU_UNCOND_IO_EXITING		(1u << 24)
 #define CPU_USE_IO_BITMAPS		(1u << 25)
 #define CPU_USE_MSR_BITMAPS		(1u << 28)

@@ -14,7 +14,9 @@
  *            one CPU it is ours to switch: the guest's own goes back in.
  *            Otherwise a guest preempted between a page fault and its
  *            handler's MOV from CR2 reads the address another VM faulted
- *            on.
+ *            on.  DR0-DR3 and DR6 are not in the VMCS either (DR7 is, with
+ *            the debug-controls entry/exit controls): guest_regs.c
+ *            switches them the same way.
  *   enter    vmx_entry.asm: VMLAUNCH the first time, VMRESUME after.
  *   after    the stub has stored the guest's registers in regs; RIP, RSP,
  *            RFLAGS, CR0/CR3/CR4 (as the guest sees them, through the
@@ -36,6 +38,7 @@
  */
 #include "vmx.h"
 #include "../cpu.h"
+#include "../cr_check.h"
 #include "../insn_decode.h"
 #include "../virt_insn.h"
 #include "../xstate.h"
@@ -81,18 +84,6 @@
 static bool vector_has_error_code(u8 v)
 {
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
-}
-
-/* The general register the VMX qualification numbers n (Table 27-3). */
-static u64 *gpr(struct vcpu *v, unsigned n)
-{
-	struct guest_regs *r = &v->regs;
-	u64 *const regs[16] = {
-		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
-		&r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
-		&r->r12, &r->r13, &r->r14, &r->r15,
-	};
-	return regs[n & 15];
 }
 
 /* --- exceptions ------------------------------------------------------- */
@@ -156,25 +147,37 @@ static bool legacy_pae_paging(u64 cr0, u64 cr4, u64 efer)
 	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
 }
 
+/* The guest's control state as it sees it, for cr_check.c. */
+static struct cr_state guest_cr_state(void)
+{
+	return (struct cr_state){
+		.cr0 = (vmcs_read(GUEST_CR0) & ~vmx.cr0_mask) |
+		       (vmcs_read(CR0_READ_SHADOW) & vmx.cr0_mask),
+		.cr3 = vmcs_read(GUEST_CR3),
+		.cr4 = (vmcs_read(GUEST_CR4) & ~vmx.cr4_mask) |
+		       (vmcs_read(CR4_READ_SHADOW) & vmx.cr4_mask),
+		.efer = vmcs_read(GUEST_IA32_EFER),
+		.cs_l = vmcs_read(GUEST_CS_AR_BYTES) & AR_L,
+	};
+}
+
 static enum cr_result mov_to_cr0(struct vcpu *v, u64 val)
 {
+	struct cr_state s = guest_cr_state();
 	u64 old = vmcs_read(GUEST_CR0);
-	u64 efer = vmcs_read(GUEST_IA32_EFER);
+	u64 efer = s.efer;
 	u64 entry = vmcs_read(VM_ENTRY_CONTROLS);
-	u64 cr4 = vmcs_read(GUEST_CR4);
 
-	/* What the CPU would refuse natively (SDM Vol. 3A 2.5, MOV CR). */
-	if ((val >> 32) || (val & ~vmx.cr0_fixed1) ||
-	    ((val & CR0_PG) && !(val & CR0_PE)) ||
-	    ((val & CR0_NW) && !(val & CR0_CD)))
+	/* What the CPU would refuse natively (cr_check.c), and what it
+	 * cannot do in VMX operation. */
+	if (cr0_write_faults(&s, val) || (val & ~vmx.cr0_fixed1))
 		return CR_FAULT;
 
 	/* Turning paging on or off switches IA-32e mode when EFER.LME is
 	 * set; natively the CPU does that, here the VMM must (SDM 26.3.1.1:
-	 * the entry control and EFER.LMA must agree). */
+	 * the entry control and EFER.LMA must agree).  Turning it off is
+	 * only allowed from compatibility mode (cr_check.c). */
 	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
-		if (!(cr4 & CR4_PAE))
-			return CR_FAULT;
 		efer |= EFER_LMA;
 		entry |= ENTRY_IA32E_MODE_GUEST;
 	} else if (!(val & CR0_PG) && (old & CR0_PG) && (efer & EFER_LMA)) {
@@ -183,7 +186,7 @@ static enum cr_result mov_to_cr0(struct vcpu *v, u64 val)
 	}
 	/* Legacy PAE paging would need the PDPTEs loaded into the VMCS from
 	 * guest memory; no guest of ours uses it. */
-	if (legacy_pae_paging(val, cr4, efer))
+	if (legacy_pae_paging(val, s.cr4, efer))
 		return CR_UNHANDLED;
 
 	vmcs_write(GUEST_CR0, vmx_guest_cr0(val));
@@ -195,13 +198,15 @@ static enum cr_result mov_to_cr0(struct vcpu *v, u64 val)
 	return CR_DONE;
 }
 
+/* Setting a bit outside vmx.cr4_valid is a #GP: VMXE above all, which
+ * VMX forces on in GUEST_CR4 but CPUID hides from the guest. */
 static enum cr_result mov_to_cr4(struct vcpu *v, u64 val)
 {
-	u64 old = vmcs_read(GUEST_CR4);
-	u64 efer = vmcs_read(GUEST_IA32_EFER);
+	struct cr_state s = guest_cr_state();
+	u64 old = s.cr4;
+	u64 efer = s.efer;
 
-	if ((val >> 32) || (val & ~vmx.cr4_fixed1) ||
-	    ((efer & EFER_LMA) && !(val & CR4_PAE)))
+	if (cr4_write_faults(&s, val, vmx.cr4_valid))
 		return CR_FAULT;
 	if (legacy_pae_paging(vmcs_read(GUEST_CR0), val, efer))
 		return CR_UNHANDLED;
@@ -226,7 +231,7 @@ static enum cr_result mov_to_cr3(struct vcpu *v, u64 val)
 static bool handle_cr_access(struct vcpu *v, u64 qual)
 {
 	unsigned cr = CR_QUAL_NUMBER(qual);
-	u64 *reg = gpr(v, CR_QUAL_GPR(qual));
+	u64 *reg = guest_gpr(&v->regs, CR_QUAL_GPR(qual));
 	bool long_mode = vmcs_read(GUEST_CS_AR_BYTES) & AR_L;
 	enum cr_result r = CR_UNHANDLED;
 
@@ -265,6 +270,7 @@ static bool handle_cr_access(struct vcpu *v, u64 qual)
 static void save_guest_state(struct vcpu *v, struct vmx_vcpu *hw)
 {
 	hw->cr2 = read_cr2();
+	guest_dregs_save(&hw->dregs, true);
 	v->regs.rip = vmcs_read(GUEST_RIP);
 	v->regs.rsp = vmcs_read(GUEST_RSP);
 	v->regs.rflags = vmcs_read(GUEST_RFLAGS);
@@ -301,6 +307,7 @@ static void prepare_entry(struct vcpu *v, struct vmx_vcpu *hw)
 	 * between here and the entry. */
 	if (read_cr2() != hw->cr2)
 		write_cr2(hw->cr2);
+	guest_dregs_load(&hw->dregs, true);
 }
 
 /* A hardware #UD that AMD's VMMCALL (a hypercall here too) or an SVM

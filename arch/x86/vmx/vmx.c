@@ -29,6 +29,7 @@
 #include "vmx.h"
 #include "../cpu.h"
 #include "../cpufeat.h"
+#include "../guest_regs.h"
 #include "../../../hv/console.h"
 #include "../../../hv/finish.h"
 #include "../../../hv/fmt.h"
@@ -50,6 +51,8 @@
 #define VMX_MISC_PREEMPTION_RATE_MASK	0x1fu
 
 struct vmx_caps vmx;
+
+static void vmx_cpuid_adjust(u32 leaf, u32 subleaf, struct cpuid_regs *c);
 
 static bool vmx_is_on;
 static u64 vmxon_region;
@@ -154,6 +157,10 @@ static const struct ctl_bit cpu_bits[] = {
 	 * for everything else. */
 	{ CPU_UNCOND_IO_EXITING, "unconditional I/O exiting", true },
 	{ CPU_USE_MSR_BITMAPS, "use MSR bitmaps", true },
+	/* The guest's CR8 is its own: MOV to/from CR8 use the TPR byte of
+	 * a per-vCPU virtual-APIC page (vmcs.c), never the host's local
+	 * APIC TPR, which would hold back the hypervisor's timer. */
+	{ CPU_USE_TPR_SHADOW, "use TPR shadow", true },
 	{ CPU_ACTIVATE_SECONDARY, "activate secondary controls", true },
 };
 
@@ -173,6 +180,9 @@ static const struct ctl_bit cpu2_bits[] = {
 static const struct ctl_bit exit_bits[] = {
 	/* We are a 64-bit host. */
 	{ EXIT_HOST_ADDR_SPACE_SIZE, "host address-space size", true },
+	/* The guest's DR7 and IA32_DEBUGCTL go to the VMCS at every exit
+	 * (which then sets DR7 to 0x400 and clears DEBUGCTL for us)... */
+	{ EXIT_SAVE_DEBUG_CONTROLS, "save debug controls", true },
 	/* The guest owns EFER (LME, NXE) while it runs; we get ours back. */
 	{ EXIT_SAVE_IA32_EFER, "save IA32_EFER", true },
 	{ EXIT_LOAD_IA32_EFER, "load IA32_EFER", true },
@@ -188,6 +198,9 @@ static const struct ctl_bit exit_bits[] = {
 
 static const struct ctl_bit entry_bits[] = {
 	{ ENTRY_LOAD_IA32_EFER, "load IA32_EFER", true },
+	/* ... and come back from it at every entry: without the pair the
+	 * guest's breakpoints were gone after its first exit. */
+	{ ENTRY_LOAD_DEBUG_CONTROLS, "load debug controls", true },
 	{ ENTRY_LOAD_IA32_PAT, "load IA32_PAT", false },
 	/* IA-32e mode guest is deliberately absent: the guest starts in
 	 * 32-bit mode, and the CPU itself keeps the bit equal to the guest's
@@ -351,7 +364,17 @@ static int vmx_enable(char *err, size_t errlen)
 	 */
 	vmx.cr0_mask = ((vmx.cr0_fixed0 & ~(CR0_PE | CR0_PG)) |
 			~vmx.cr0_fixed1) & 0xffffffffull;
-	vmx.cr4_mask = (vmx.cr4_fixed0 | ~vmx.cr4_fixed1) & 0xffffffffull;
+	/*
+	 * The guest may set the CR4 bits of the features its CPUID shows and
+	 * the CPU allows in VMX operation: not VMXE, which VMX forces on but
+	 * CPUID hides (so it is reserved, and a #GP, as on a CPU without
+	 * VMX).  Every bit it may not set is in the mask too, so that
+	 * setting one exits and vmexit.c answers with #GP.
+	 */
+	vmx.cr4_valid = guest_cr4_valid_bits(vmx_cpuid_adjust) &
+			vmx.cr4_fixed1;
+	vmx.cr4_mask = (vmx.cr4_fixed0 | ~vmx.cr4_fixed1 | ~vmx.cr4_valid) &
+		       0xffffffffull;
 
 	/* Our own CR0/CR4 must satisfy the same MSRs before VMXON (SDM
 	 * 23.8); in practice this sets CR0.NE and CR4.VMXE. */

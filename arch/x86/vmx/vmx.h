@@ -15,6 +15,7 @@
 #define ARCH_X86_VMX_VMX_H
 
 #include "vmcs.h"
+#include "../guest_regs.h"
 #include "../../../hv/vm.h"
 
 /* What this CPU's VMX offers and what we chose, fixed once by enable(). */
@@ -28,6 +29,7 @@ struct vmx_caps {
 	u32 pin, cpu, cpu2, exit, entry;
 	/* Guest CR bits VMX forces either way: owned by us, shadowed. */
 	u64 cr0_mask, cr4_mask;
+	u64 cr4_valid;		/* CR4 bits a guest may set (vmx.c) */
 	u64 eptp_flags;		/* memory type, walk length, A/D enable */
 	bool vpid;		/* VPID enabled in cpu2 */
 	bool ins_outs_info;	/* IA32_VMX_BASIC bit 54: INS/OUTS exits
@@ -47,6 +49,8 @@ struct vmx_vcpu {
 	u64 eptp_root;		/* the SLAT root the EPTP was built from */
 	u64 exit_rip;		/* guest RIP at the last exit */
 	u64 cr2;		/* the guest's CR2: not in the VMCS (vmexit.c) */
+	u64 vapic_pa;		/* virtual-APIC page: the guest's CR8 (TPR) */
+	struct guest_dregs dregs; /* DR0-DR3, DR6: not in the VMCS */
 };
 
 /* vmx.c */
