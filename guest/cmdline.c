@@ -71,6 +71,9 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_WILD] = "wild",
 	[HOSTILE_EFER_SVME] = "efer-svme",
 	[HOSTILE_BALLOON_ALIAS] = "balloon-alias",
+	[HOSTILE_INVLPGA] = "invlpga",
+	[HOSTILE_CPUID_HIDDEN] = "cpuid-hidden",
+	[HOSTILE_HCALL_OTHER_VENDOR] = "hcall-other-vendor",
 };
 
 const char *cmdline_work_name(enum work_id w)

@@ -40,6 +40,9 @@ enum hostile_id {
 	HOSTILE_WILD,          /* write through a wild pointer (#PF report) */
 	HOSTILE_EFER_SVME,     /* clear EFER.SVME (bit 12), then exit (AMD) */
 	HOSTILE_BALLOON_ALIAS, /* INFLATE with the gfn array inside a listed page */
+	HOSTILE_INVLPGA,       /* AMD's INVLPGA: #UD (work_hostile_insn.c) */
+	HOSTILE_CPUID_HIDDEN,  /* CPUID shows no VMX, no SVM, no SVM leaf */
+	HOSTILE_HCALL_OTHER_VENDOR, /* VERSION via the other vendor's insn */
 	HOSTILE_COUNT
 };
 

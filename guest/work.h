@@ -58,6 +58,8 @@ int work_verify_all(struct work_ctx *c);
 int work_pt(struct work_ctx *c);
 int work_balloon(struct work_ctx *c);
 int work_hostile(struct work_ctx *c);
+/* The CPU-instruction actions (work_hostile_insn.c). */
+int work_hostile_insn(struct work_ctx *c);
 
 /* Balloon driver pieces idle uses (work_balloon.c). */
 int balloon_follow_target(struct work_ctx *c);

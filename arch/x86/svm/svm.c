@@ -12,7 +12,11 @@
  * Flushing a VM's guest-physical translations therefore only needs
  * TLB_CONTROL = "flush this ASID" on that VM's next VMRUN: until then the
  * VM does not run, and no other ASID can use its entries, so a frame freed
- * in between is already unreachable on this (single) CPU.
+ * in between is already unreachable on this (single) CPU.  That encoding
+ * (3) exists only on CPUs with FlushByAsid (CPUID 8000_000Ah EDX bit 6);
+ * elsewhere it is reserved, and the VMRUN flushes every ASID's entries
+ * instead (TLB_CONTROL 1), which is correct, only dearer.  QEMU's TCG does
+ * not report FlushByAsid, and flushes everything on every VMRUN anyway.
  *
  * QEMU's TCG has SVM and NPT but no NRIP save: where the VMCB's next-RIP
  * is 0 the instruction length is known from the exit (CPUID 2, HLT 1,
@@ -170,10 +174,13 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	/* Control area: what exits, and nested paging. */
 	vmcb32_set(v, VMCB_INTERCEPT_MISC1,
 		   INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_CPUID |
-			   INTERCEPT_HLT | INTERCEPT_IOIO_PROT |
-			   INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN);
-	/* VMRUN must be intercepted (a consistency check); the others so a
-	 * guest cannot reach SVM at all. */
+			   INTERCEPT_HLT | INTERCEPT_INVLPGA |
+			   INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT |
+			   INTERCEPT_SHUTDOWN);
+	/* VMRUN must be intercepted (a consistency check); the others, and
+	 * INVLPGA above, so a guest cannot reach SVM at all: with EFER.SVME
+	 * set (VMRUN demands it in guest state too) they would otherwise
+	 * execute natively, INVLPGA on the TLB entries of any ASID. */
 	vmcb32_set(v, VMCB_INTERCEPT_MISC2,
 		   INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 			   INTERCEPT_VMSAVE | INTERCEPT_STGI |
@@ -283,17 +290,12 @@ static void explain_invalid(struct vcpu *v)
 }
 
 /* A #UD: Intel's VMCALL (a hypercall here too), a VMX instruction, or the
- * guest's own (e->exc). */
+ * guest's own (e->exc).  The instruction is read from guest memory: the
+ * VMCB's instruction bytes (decode assists) are defined only for #NPF and
+ * #PF intercepts, and on a #UD hold whatever an earlier exit left. */
 static void decode_ud(struct vcpu *v, struct vm_exit *e)
 {
-	u8 bytes[VIRT_INSN_MAX_BYTES];
-	u32 fetched = vmcb8_get(v, VMCB_INSN_LEN);	/* decode assists */
-
-	if (fetched > sizeof(bytes))
-		fetched = sizeof(bytes);
-	for (u32 i = 0; i < fetched; i++)
-		bytes[i] = vmcb8_get(v, VMCB_INSN_BYTES + i);
-	if (!virt_insn_at_ud(v, bytes, fetched, e)) {
+	if (!virt_insn_at_ud(v, e)) {
 		/* The guest's own #UD: the core hands it back. */
 		e->reason = EXIT_EXCEPTION;
 		e->exc.vector = VEC_UD;
@@ -309,6 +311,7 @@ static const char *svm_insn_name(u64 code)
 	case VMEXIT_STGI: return "STGI";
 	case VMEXIT_CLGI: return "CLGI";
 	case VMEXIT_SKINIT: return "SKINIT";
+	case VMEXIT_INVLPGA: return "INVLPGA";
 	default: return "an SVM instruction";
 	}
 }
@@ -375,6 +378,7 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 	case VMEXIT_STGI:
 	case VMEXIT_CLGI:
 	case VMEXIT_SKINIT:
+	case VMEXIT_INVLPGA:
 		e->reason = EXIT_VIRT_INSN;
 		e->insn.name = svm_insn_name(code);
 		break;
@@ -393,8 +397,10 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	struct svm_vcpu *sv = v->hw;
 
 	sync_to_vmcb(v);
-	vmcb8_set(v, VMCB_TLB_CONTROL, sv->flush ? TLB_CONTROL_FLUSH_ASID
-						 : TLB_CONTROL_DO_NOTHING);
+	vmcb8_set(v, VMCB_TLB_CONTROL,
+		  !sv->flush ? TLB_CONTROL_DO_NOTHING
+		  : cpu.flush_by_asid ? TLB_CONTROL_FLUSH_ASID
+				      : TLB_CONTROL_FLUSH_ALL);
 	sv->flush = false;
 	vmcb32_set(v, VMCB_CLEAN_BITS, 0);	/* we may have changed anything */
 
@@ -421,12 +427,17 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 	vmcb64_set(v, VMCB_EVENTINJ, ev);
 }
 
-/* Nested SVM is not offered: a guest's CPUID shows no SVM. */
+/* Nested SVM is not offered: a guest's CPUID shows no SVM, and the SVM
+ * leaf 8000_000Ah (revision, ASIDs, NPT, ...) reads all zero, as the APM
+ * defines it for a CPU without SVM (CPUID Fn8000_000A: "reserved" unless
+ * CPUID Fn8000_0001_ECX[SVM] = 1). */
 static void svm_cpuid_adjust(u32 leaf, u32 subleaf, struct cpuid_regs *c)
 {
 	(void)subleaf;
 	if (leaf == 0x80000001)
 		c->ecx &= ~CPUIDX1_ECX_SVM;
+	if (leaf == CPUID_SVM_LEAF)
+		*c = (struct cpuid_regs){ 0, 0, 0, 0 };
 }
 
 static void svm_flush_slat(struct vm *vm)

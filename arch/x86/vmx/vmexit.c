@@ -299,7 +299,7 @@ static bool ud_is_virt_insn(struct vcpu *v, u32 info, struct vm_exit *exit)
 	    ((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) !=
 		    INTR_TYPE_HW_EXCEPTION)
 		return false;
-	return virt_insn_at_ud(v, NULL, 0, exit);
+	return virt_insn_at_ud(v, exit);
 }
 
 static const char *virt_insn_name(u32 basic)
