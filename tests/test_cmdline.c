@@ -498,7 +498,7 @@ TEST(config_selftest_names)
 	CHECK_EQ(parse("selftest=boom"), -1);
 	CHECK_STR(err, "selftest: unknown test 'boom' (known: none null-read "
 		       "write-text exec-data stack-guard ud panic "
-		       "entry-failure bad-control)");
+		       "entry-failure bad-control host-nmi)");
 	CHECK_EQ(parse("selftest=pani"), -1);	/* no prefix matching */
 	CHECK_EQ(parse("selftest=panic2"), -1);
 	CHECK_EQ(parse("selftest=UD"), -1);

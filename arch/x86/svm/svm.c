@@ -26,6 +26,7 @@
 #include "vmcb.h"
 #include "../cpu.h"
 #include "../cpufeat.h"
+#include "../lapic.h"
 #include "../trap.h"
 #include "../virt_insn.h"
 #include "../../../hv/console.h"
@@ -55,6 +56,7 @@ void svm_enter(u64 vmcb_pa, struct guest_regs *regs, u64 host_vmcb_pa);
 struct svm_vcpu {
 	u64 vmcb_pa;
 	bool flush;		/* TLB_CONTROL flush on the next VMRUN */
+	bool host_nmi;		/* selftest: a host NMI for the next VMRUN */
 };
 
 static u64 host_vmcb_pa;	/* our own VMLOAD/VMSAVE state */
@@ -369,8 +371,12 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->reason = EXIT_SHUTDOWN;
 		break;
 	case VMEXIT_INTR:
-	case VMEXIT_NMI:
 		e->reason = EXIT_EXTINT;
+		break;
+	case VMEXIT_NMI:
+		/* Held pending by GIF = 0 after the exit, then taken by our
+		 * own NMI gate at svm_enter's STGI: the guest never saw it. */
+		e->reason = EXIT_HOST_NMI;
 		break;
 	case VMEXIT_VMRUN:
 	case VMEXIT_VMLOAD:
@@ -403,6 +409,14 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 				      : TLB_CONTROL_FLUSH_ALL);
 	sv->flush = false;
 	vmcb32_set(v, VMCB_CLEAN_BITS, 0);	/* we may have changed anything */
+	if (sv->host_nmi) {
+		/* selftest=host-nmi: GIF = 0 holds the NMI (svm_enter's own
+		 * CLGI then changes nothing) until VMRUN sets GIF in the
+		 * guest, where it meets the NMI intercept at once. */
+		sv->host_nmi = false;
+		__asm__ volatile("clgi" ::: "memory");
+		lapic_self_nmi();
+	}
 
 	svm_enter(sv->vmcb_pa, &v->regs, host_vmcb_pa);
 
@@ -482,6 +496,11 @@ static void svm_dump(struct vcpu *v)
 	dump_segment(v, "IDTR", VMCB_IDTR);
 }
 
+static void svm_raise_host_nmi(struct vcpu *v)
+{
+	((struct svm_vcpu *)v->hw)->host_nmi = true;
+}
+
 /* Test hook: a guest EFER without SVME, or VMRUN not intercepted; both
  * fail VMRUN's consistency checks (APM 15.5.1). */
 static void svm_break_state(struct vcpu *v, bool controls)
@@ -507,4 +526,5 @@ const struct backend_ops svm_backend = {
 	.flush_slat = svm_flush_slat,
 	.dump = svm_dump,
 	.break_state = svm_break_state,
+	.raise_host_nmi = svm_raise_host_nmi,
 };
