@@ -12,8 +12,8 @@
  *
  * SVM (AMD APM Vol. 2, 15.4 and CPUID Fn8000_000A): EBX = number of ASIDs,
  * EDX bit 0 = nested paging, bit 3 = NRIP save, bit 6 = FlushByAsid
- * (TLB_CONTROL may flush one ASID; without it only "flush all" exists).  VM_CR.SVMDIS (bit 4) set
- * means firmware disabled SVM.
+ * (TLB_CONTROL may flush one ASID; without it only "flush all" exists).
+ * VM_CR.SVMDIS (bit 4) set means firmware disabled SVM.
  */
 #include "cpufeat.h"
 #include "cpu.h"
