@@ -91,6 +91,9 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_CR0_PG_OFF] = "cr0-pg-off",
 	[HOSTILE_CR0_INVALID] = "cr0-invalid",
 	[HOSTILE_DR7] = "dr7",
+	[HOSTILE_INVLPGA] = "invlpga",
+	[HOSTILE_CPUID_HIDDEN] = "cpuid-hidden",
+	[HOSTILE_HCALL_OTHER_VENDOR] = "hcall-other-vendor",
 };
 
 const char *cmdline_work_name(enum work_id w)

@@ -56,6 +56,9 @@ enum hostile_id {
 	HOSTILE_CR0_PG_OFF,    /* clear CR0.PG in 64-bit mode: #GP */
 	HOSTILE_CR0_INVALID,   /* PG without PE, NW without CD, bit 32: #GP */
 	HOSTILE_DR7,           /* DR0-DR3/DR7 kept, a data breakpoint fires */
+	HOSTILE_INVLPGA,       /* AMD's INVLPGA: #UD (work_hostile_insn.c) */
+	HOSTILE_CPUID_HIDDEN,  /* CPUID shows no VMX, no SVM, no SVM leaf */
+	HOSTILE_HCALL_OTHER_VENDOR, /* VERSION via the other vendor's insn */
 	HOSTILE_COUNT
 };
 

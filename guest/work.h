@@ -65,6 +65,8 @@ int work_hostile_emul(struct work_ctx *c);	/* work_hostile_emul.c */
 /* The control- and debug-register actions (work_hostile_cr.c); WORK_SKIP
  * if c's action is not one of them. */
 int work_hostile_cr(struct work_ctx *c);
+/* The CPU-instruction actions (work_hostile_insn.c). */
+int work_hostile_insn(struct work_ctx *c);
 
 /* Balloon driver pieces idle uses (work_balloon.c). */
 int balloon_follow_target(struct work_ctx *c);

@@ -456,6 +456,10 @@ int work_hostile(struct work_ctx *c)
 				 : "+a"(a), "=b"(b), "+c"(cx), "=d"(d));
 		return not_stopped(c, "efer-svme");
 	}
+	case HOSTILE_INVLPGA:
+	case HOSTILE_CPUID_HIDDEN:
+	case HOSTILE_HCALL_OTHER_VENDOR:
+		return work_hostile_insn(c);
 	case HOSTILE_NONE:
 	case HOSTILE_COUNT:
 		break;

@@ -48,6 +48,9 @@ enum exit_reason {
 				   exit.insn names it */
 	EXIT_EXTINT,		/* a physical interrupt arrived */
 	EXIT_TIMER,		/* the backend's preemption timer fired */
+	EXIT_HOST_NMI,		/* an NMI came while the guest ran: the
+				   host's, already taken by the hypervisor's
+				   own handler (arch/x86/trap.c) */
 	EXIT_ENTRY_FAILED,	/* VM entry failed: the backend has printed why */
 	EXIT_UNHANDLED,		/* a hardware exit the backend has no mapping
 				   for: exit.raw says which */
@@ -153,6 +156,11 @@ struct backend_ops {
 	 * the vCPU's guest state, or one of its controls, so that the next
 	 * entry fails; proves such failures are explained and contained. */
 	void (*break_state)(struct vcpu *v, bool controls);
+
+	/* Test hook (selftest=host-nmi): the next entry of the vCPU meets a
+	 * host NMI, which arrives as soon as the guest runs; the exit must
+	 * be EXIT_HOST_NMI, and the guest never see it. */
+	void (*raise_host_nmi)(struct vcpu *v);
 };
 
 /* The first backend that can run on this CPU, or NULL (with a reason) if

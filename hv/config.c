@@ -26,6 +26,7 @@ static const char *const selftest_names[] = {
 	[SELFTEST_PANIC] = "panic",
 	[SELFTEST_ENTRY_FAILURE] = "entry-failure",
 	[SELFTEST_BAD_CONTROL] = "bad-control",
+	[SELFTEST_HOST_NMI] = "host-nmi",
 };
 
 const char *selftest_name(enum selftest t)
@@ -46,7 +47,7 @@ static int parse_selftest(struct hv_config *cfg, const char *val, size_t len,
 	fmt_snprintf(err, errlen,
 		     "selftest: unknown test '%.*s' (known: none null-read "
 		     "write-text exec-data stack-guard ud panic "
-		     "entry-failure bad-control)",
+		     "entry-failure bad-control host-nmi)",
 		     (int)len, val);
 	return -1;
 }

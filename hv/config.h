@@ -49,6 +49,7 @@ enum selftest {
 	SELFTEST_PANIC,		/* panic(): message and backtrace */
 	SELFTEST_ENTRY_FAILURE,	/* vm0's guest state broken: entry fails */
 	SELFTEST_BAD_CONTROL,	/* vm0's controls broken: entry fails */
+	SELFTEST_HOST_NMI,	/* a host NMI in each VM's second slice */
 };
 
 /* How a VM is expected to end (a test scenario's verdict depends on it). */

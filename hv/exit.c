@@ -57,6 +57,7 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
 	[EXIT_VIRT_INSN] = "virt-insn",
 	[EXIT_EXTINT] = "extint",
 	[EXIT_TIMER] = "timer",
+	[EXIT_HOST_NMI] = "host-nmi",
 	[EXIT_ENTRY_FAILED] = "entry-failed",
 	[EXIT_UNHANDLED] = "unhandled",
 	[EXIT_XSETBV] = "xsetbv",
@@ -458,6 +459,21 @@ static void handle_xsetbv(struct vm *vm, struct vm_exit *e)
 	skip_insn(v, e);
 }
 
+/* Host NMIs are printed one line each, up to this many; then counted. */
+#define HOST_NMI_LINES 8
+
+static void handle_host_nmi(struct vm *vm)
+{
+	static u64 lines;
+	u64 n = trap_nmi_count();
+
+	if (lines < HOST_NMI_LINES)
+		hv_log("host NMI during %s (taken by the hypervisor, not the "
+		       "guest); %llu so far%s", vm->name, (unsigned long long)n,
+		       ++lines == HOST_NMI_LINES ? "; further ones are only "
+						   "counted" : "");
+}
+
 static void handle_extint(void)
 {
 	/* Let the pending physical interrupt be taken by our own IDT. */
@@ -511,6 +527,11 @@ void exit_handle(struct vm *vm, struct vm_exit *e)
 		 * APIC timer may be pending too (Bochs does not exit on it
 		 * while the guest runs with IF=0): take it. */
 		handle_extint();
+		break;
+	case EXIT_HOST_NMI:
+		/* The backend saw to it that the hypervisor's handler took
+		 * the NMI; the guest resumes where it was. */
+		handle_host_nmi(vm);
 		break;
 	case EXIT_EXCEPTION:
 		/* An intercepted exception that turned out to be the

@@ -22,6 +22,7 @@
 #include "vmmem.h"
 #include "../arch/x86/cpufeat.h"
 #include "../arch/x86/lapic.h"
+#include "../arch/x86/trap.h"
 
 /* A backend that is not linked in is simply absent. */
 #pragma weak vmx_backend
@@ -323,18 +324,22 @@ static void print_stat(u64 t_ms)
  * whatever the guest's RFLAGS.IF, so a guest spinning with interrupts off
  * loses the CPU like any other.
  */
-static void run_slice(struct vm *vm, u64 slice_us)
+static void run_slice(struct vm *vm, u64 slice_us, bool host_nmi)
 {
 	struct vm_exit e;
 
 	vm->stats.slices++;
 	vm->yielded = false;
+	/* selftest=host-nmi: one NMI while the guest is well under way. */
+	if (host_nmi && vm->stats.slices == 2)
+		backend->raise_host_nmi(&vm->vcpu);
 	lapic_timer_arm(slice_us);
 	while (vm->state == VM_RUNNING && !vm->yielded) {
 		gmem_settle(&vm->mem);	/* pay any TLB flush owed first */
 		backend->vcpu_run(&vm->vcpu, &e);
 		exit_handle(vm, &e);
-		if (e.reason != EXIT_EXTINT && e.reason != EXIT_TIMER)
+		if (e.reason != EXIT_EXTINT && e.reason != EXIT_TIMER &&
+		    e.reason != EXIT_HOST_NMI)
 			vm->last_progress = rdtsc();
 		if (lapic_timer_fired()) {
 			vm->stats.preemptions++;
@@ -380,7 +385,8 @@ static void run_loop(const struct hv_config *cfg)
 			struct vm *vm = &vms[i];
 			if (vm->state != VM_RUNNING)
 				continue;
-			run_slice(vm, cfg->slice_us);
+			run_slice(vm, cfg->slice_us,
+				  cfg->selftest == SELFTEST_HOST_NMI);
 			/* The scanner's round: between slices, at most one per
 			 * slice length of time, however often guests yield. */
 			if (rdtsc() >= next_scan) {
@@ -477,6 +483,10 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 		       controls ? "controls" : "guest state");
 		backend->break_state(&vms[0].vcpu, controls);
 	}
+	if (cfg->selftest == SELFTEST_HOST_NMI)
+		hv_log("selftest host-nmi: an NMI to this CPU while each VM's "
+		       "guest runs, in its second slice; the hypervisor must "
+		       "take each, the guests never see one");
 	run_loop(cfg);
 
 	kprintf("[hv] summary:\n[hv]   vm   end            resident-max  "
@@ -521,6 +531,9 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 	       (unsigned long long)ss->full_scans,
 	       (unsigned long long)ss->scanned,
 	       (unsigned long long)ss->skipped_page_tables);
+	if (trap_nmi_count())
+		hv_log("host NMIs: %llu, every one taken by the hypervisor",
+		       (unsigned long long)trap_nmi_count());
 	bool no_leak = frames.st.free == free_before &&
 		       guest_pool.st.free == guest_pool.nframes;
 	hv_log("pool: %llu of %llu frames free after teardown, high-water "

@@ -297,6 +297,25 @@ scenario_exception() {
 	report exception
 }
 
+# Natively INVLPGA is #UD too (QEMU's CPU has SVM, but EFER.SVME is 0); the
+# CPUID check and the other vendor's hypercall need memvisor and skip.
+scenario_insn_actions() {
+	boot_guest invlpga "hostile=invlpga"
+	expect_status $QEMU_EXCEPTION
+	expect_line '^hostile: executing INVLPGA'
+	expect_last_line '^GUEST RESULT: FAIL exception #UD'
+	report invlpga
+	boot_guest cpuid-hidden "hostile=cpuid-hidden"
+	expect_pass
+	expect_line '^cpuid-hidden: SKIP needs memvisor'
+	report cpuid-hidden
+	boot_guest hcall-other-vendor "hostile=hcall-other-vendor"
+	expect_pass
+	expect_line '^hcall-other-vendor: SKIP needs memvisor'
+	expect_no_line 'hostile: VERSION'
+	report hcall-other-vendor
+}
+
 # A fault outside the heap is reported with CR2, the decoded error code
 # and the four-level walk.
 scenario_page_fault_report() {
@@ -360,6 +379,7 @@ main() {
 	scenario_corrupt
 	scenario_bad_cmdline
 	scenario_exception
+	scenario_insn_actions
 	scenario_page_fault_report
 	scenario_triple_fault
 	scenario_emulated

@@ -484,6 +484,9 @@ TEST(config_selftest_names)
 		{ "stack-guard", SELFTEST_STACK_GUARD },
 		{ "ud", SELFTEST_UD },
 		{ "panic", SELFTEST_PANIC },
+		{ "entry-failure", SELFTEST_ENTRY_FAILURE },
+		{ "bad-control", SELFTEST_BAD_CONTROL },
+		{ "host-nmi", SELFTEST_HOST_NMI },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
 		char line[64];
@@ -492,13 +495,13 @@ TEST(config_selftest_names)
 		CHECK_EQ(cfg.selftest, names[i].t);
 		CHECK_STR(selftest_name(names[i].t), names[i].name);
 	}
-	CHECK_STR(selftest_name((enum selftest)9), "?");
+	CHECK_STR(selftest_name((enum selftest)(SELFTEST_HOST_NMI + 1)), "?");
 	CHECK_STR(selftest_name((enum selftest)-1), "?");
 
 	CHECK_EQ(parse("selftest=boom"), -1);
 	CHECK_STR(err, "selftest: unknown test 'boom' (known: none null-read "
 		       "write-text exec-data stack-guard ud panic "
-		       "entry-failure bad-control)");
+		       "entry-failure bad-control host-nmi)");
 	CHECK_EQ(parse("selftest=pani"), -1);	/* no prefix matching */
 	CHECK_EQ(parse("selftest=panic2"), -1);
 	CHECK_EQ(parse("selftest=UD"), -1);

@@ -11,8 +11,9 @@
  * CPUID says VMX exists.
  *
  * SVM (AMD APM Vol. 2, 15.4 and CPUID Fn8000_000A): EBX = number of ASIDs,
- * EDX bit 0 = nested paging, bit 3 = NRIP save.  VM_CR.SVMDIS (bit 4) set
- * means firmware disabled SVM.
+ * EDX bit 0 = nested paging, bit 3 = NRIP save, bit 6 = FlushByAsid
+ * (TLB_CONTROL may flush one ASID; without it only "flush all" exists).
+ * VM_CR.SVMDIS (bit 4) set means firmware disabled SVM.
  */
 #include "cpufeat.h"
 #include "cpu.h"
@@ -21,6 +22,7 @@
 
 #define CPUIDXA_EDX_NP (1u << 0)
 #define CPUIDXA_EDX_NRIPS (1u << 3)
+#define CPUIDXA_EDX_FLUSH_BY_ASID (1u << 6)
 #define FEATURE_CONTROL_LOCK (1ull << 0)
 #define FEATURE_CONTROL_VMXON_OUTSIDE_SMX (1ull << 2)
 #define VMX_BASIC_TRUE_CTLS (1ull << 55)
@@ -83,16 +85,17 @@ static void detect_vmx(void)
 
 static void detect_svm(void)
 {
-	if (cpuid(0x80000000, 0).eax < 0x8000000a ||
+	if (cpuid(0x80000000, 0).eax < CPUID_SVM_LEAF ||
 	    !(cpuid(0x80000001, 0).ecx & CPUIDX1_ECX_SVM))
 		return;
 	cpu.svm = true;
 	cpu.svm_disabled = rdmsr(MSR_VM_CR) & VM_CR_SVMDIS;
 
-	struct cpuid_regs r = cpuid(0x8000000a, 0);
+	struct cpuid_regs r = cpuid(CPUID_SVM_LEAF, 0);
 	cpu.asids = r.ebx;
 	cpu.npt = r.edx & CPUIDXA_EDX_NP;
 	cpu.nrip_save = r.edx & CPUIDXA_EDX_NRIPS;
+	cpu.flush_by_asid = r.edx & CPUIDXA_EDX_FLUSH_BY_ASID;
 }
 
 void cpufeat_detect(void)
@@ -130,8 +133,9 @@ void cpufeat_print(void)
 		kprintf("no");
 	kprintf("; SVM: ");
 	if (cpu.svm)
-		kprintf("yes (NPT %s, ASIDs %u, NRIP-save %s%s)", yn(cpu.npt),
-			cpu.asids, yn(cpu.nrip_save),
+		kprintf("yes (NPT %s, ASIDs %u, NRIP-save %s, FlushByAsid %s%s)",
+			yn(cpu.npt), cpu.asids, yn(cpu.nrip_save),
+			yn(cpu.flush_by_asid),
 			cpu.svm_disabled ? ", DISABLED by VM_CR.SVMDIS" : "");
 	else
 		kprintf("no");

@@ -12,6 +12,7 @@
  * them in what guests see (no nested virtualization). */
 #define CPUID1_ECX_VMX (1u << 5)	/* CPUID.1:ECX.VMX */
 #define CPUIDX1_ECX_SVM (1u << 2)	/* CPUID.80000001h:ECX.SVM */
+#define CPUID_SVM_LEAF 0x8000000a	/* SVM revision and features */
 
 struct cpu_features {
 	char vendor[13];
@@ -25,6 +26,7 @@ struct cpu_features {
 	bool svm;		/* CPUID.80000001h:ECX.SVM[bit 2] */
 	bool svm_disabled;	/* VM_CR.SVMDIS */
 	bool npt, nrip_save;
+	bool flush_by_asid;	/* TLB_CONTROL 3: flush one ASID */
 	u32 asids;
 };
 

@@ -74,6 +74,67 @@ isr_common:
 	add	rsp, 16			; vector and error code
 	iretq
 
+;
+; void trap_deliver_nmi(void) - the NMI handler, entered as the CPU would
+; enter it: SS, RSP, RFLAGS, CS pushed here, RIP by the CALL, so that the
+; handler's IRETQ comes back to the LEAVE below (and ends NMI blocking).
+; The CPU aligns RSP to 16 bytes before it pushes a frame; so do we.
+global trap_deliver_nmi
+trap_deliver_nmi:
+	push	rbp
+	mov	rbp, rsp
+	and	rsp, -16
+	mov	rax, ss
+	push	rax			; SS
+	push	rbp			; RSP after IRETQ: the frame pointer
+	pushfq				; RFLAGS (IF is 0 here, and stays 0)
+	mov	rax, cs
+	push	rax			; CS
+	call	[rel isr_table + 2 * 8]	; RIP; isr_2 ... IRETQ
+	leave
+	ret
+
+;
+; int nmi_latch_take(void (*send)(void)) - trap_block_nmis() in trap.c has
+; pointed the NMI gate at nmi_latch; send() raises an NMI, and nmi_latch,
+; on the NMI's IST stack, abandons that frame and returns 1 from here
+; without IRETQ, so the CPU goes on blocking NMIs.  The NMI may arrive
+; anywhere in send(), so every callee-saved register is saved here and
+; restored by nmi_latch.
+global nmi_latch_take, nmi_latch
+nmi_latch_take:
+	push	rbp
+	mov	rbp, rsp
+	push	rbx
+	push	r12
+	push	r13
+	push	r14
+	push	r15
+	sub	rsp, 8			; 16-byte alignment for the call
+	mov	[rel latch_rsp], rsp
+	call	rdi
+	mov	ecx, 100000000		; the NMI comes at an instruction
+.wait:	pause				; boundary soon after the ICR write;
+	dec	ecx			; if it never does, say so (0)
+	jnz	.wait
+	xor	eax, eax
+	jmp	latch_out
+nmi_latch:
+	mov	eax, 1			; taken, and still blocked
+latch_out:
+	mov	rsp, [rel latch_rsp]
+	add	rsp, 8
+	pop	r15
+	pop	r14
+	pop	r13
+	pop	r12
+	pop	rbx
+	pop	rbp
+	ret
+
+section .bss
+latch_rsp:	resq 1
+
 section .rodata
 global isr_table
 isr_table:				; the stub addresses, for the IDT

@@ -27,8 +27,11 @@
 #define APIC_BASE_ADDR 0x000ffffffffff000ull
 
 /* Local APIC registers (SDM Vol. 3A Table 11-1), byte offsets. */
+#define LAPIC_ID 0x020
 #define LAPIC_EOI 0x0b0
 #define LAPIC_SVR 0x0f0
+#define LAPIC_ICR_LO 0x300
+#define LAPIC_ICR_HI 0x310
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_LVT_THERMAL 0x330
 #define LAPIC_LVT_PERF 0x340
@@ -41,6 +44,11 @@
 #define SVR_ENABLE (1u << 8)
 #define LVT_MASKED (1u << 16)
 #define TIMER_DIV_16 0x3
+/* ICR (SDM Vol. 3A 11.6.1): delivery mode NMI, physical destination, no
+ * shorthand ("self" allows only fixed delivery), level assert, edge. */
+#define ICR_DELIVERY_NMI (4u << 8)
+#define ICR_LEVEL_ASSERT (1u << 14)
+#define ICR_DELIVERY_PENDING (1u << 12)
 
 /* 8259 PIC (ports and initialization words). */
 #define PIC1_CMD 0x20
@@ -179,6 +187,14 @@ void lapic_timer_arm(u64 us)
 	fired = false;
 	lapic_write(LAPIC_LVT_TIMER, VEC_TIMER);	/* one-shot, unmasked */
 	lapic_write(LAPIC_TIMER_INIT, (u32)MIN(ticks, 0xffffffffull));
+}
+
+void lapic_self_nmi(void)
+{
+	lapic_write(LAPIC_ICR_HI, lapic_read(LAPIC_ID) & 0xff000000u);
+	lapic_write(LAPIC_ICR_LO, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
+	while (lapic_read(LAPIC_ICR_LO) & ICR_DELIVERY_PENDING)
+		;
 }
 
 bool lapic_timer_fired(void)

@@ -19,6 +19,9 @@ int lapic_init(char *err, size_t errlen);
 
 /* Arms the one-shot timer to fire after us microseconds (0: disarm). */
 void lapic_timer_arm(u64 us);
+/* Sends this CPU an NMI through the ICR (selftest=host-nmi).  It arrives
+ * at once unless NMIs are blocked (SVM: GIF = 0; inside an NMI handler). */
+void lapic_self_nmi(void);
 /* True (once) if the timer fired since the last call. */
 bool lapic_timer_fired(void);
 

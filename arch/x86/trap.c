@@ -5,7 +5,8 @@
  * post-mortem: vector and name, error code (decoded for #PF), RIP, CR0/2/3/4,
  * every general register and a frame-pointer backtrace with symbol names,
  * then "HV RESULT: FAIL".  Vectors a later subsystem wants (the timer, say)
- * are routed with trap_set_handler().
+ * are routed with trap_set_handler().  An NMI is not an error: it is
+ * counted and returned from (trap_nmi_count()).
  *
  * The backtrace only follows frame pointers that lie inside the hypervisor's
  * stacks, so a corrupt RBP ends the walk instead of faulting in the handler.
@@ -39,11 +40,14 @@ struct idt_gate {
 } __packed;
 
 extern const u64 isr_table[256];
+extern u8 nmi_latch[];
+int nmi_latch_take(void (*send)(void));
 extern u8 hv_stacks_start[], hv_stacks_end[];
 extern u8 hv_guard_boot[], hv_guard_df[], hv_guard_nmi[], hv_guard_mc[];
 
 static struct idt_gate idt[256] __aligned(16);
 static trap_handler_t handlers[256];
+static volatile u64 nmi_count;
 
 static const char *const vector_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint",
@@ -70,6 +74,15 @@ static void set_gate(int vec, u64 handler, u8 ist)
 	};
 }
 
+/* The NMI gate's handler.  It only counts: an NMI may interrupt anything,
+ * a half-printed console line too, so the lines about it are printed
+ * later, by whoever sees the count move (hv/exit.c, hv/run.c). */
+static void host_nmi(struct trap_frame *f)
+{
+	(void)f;
+	nmi_count++;
+}
+
 void trap_init(void)
 {
 	struct {
@@ -82,7 +95,23 @@ void trap_init(void)
 	set_gate(VEC_DF, isr_table[VEC_DF], IST_DF);
 	set_gate(VEC_NMI, isr_table[VEC_NMI], IST_NMI);
 	set_gate(VEC_MC, isr_table[VEC_MC], IST_MC);
+	handlers[VEC_NMI] = host_nmi;
 	__asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+u64 trap_nmi_count(void)
+{
+	return nmi_count;
+}
+
+bool trap_block_nmis(void (*send)(void))
+{
+	set_gate(VEC_NMI, (u64)nmi_latch, IST_NMI);
+	bool taken = nmi_latch_take(send);
+	set_gate(VEC_NMI, isr_table[VEC_NMI], IST_NMI);
+	if (taken)
+		nmi_count++;	/* the latched NMI was a host NMI too */
+	return taken;
 }
 
 void trap_set_handler(u8 vector, trap_handler_t fn)

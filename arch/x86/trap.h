@@ -26,6 +26,32 @@ void trap_init(void);
 /* Routes a vector to a handler instead of the fatal default. */
 void trap_set_handler(u8 vector, trap_handler_t fn);
 void trap_dispatch(struct trap_frame *f);
+
+/*
+ * The host's NMIs.  Every NMI is the hypervisor's (a guest has no way to
+ * send one), whenever it comes: the IDT's NMI gate (on its own IST stack)
+ * counts it and returns, and a backend whose guest was interrupted by one
+ * makes sure the same handler takes it (see trap_deliver_nmi()).
+ */
+u64 trap_nmi_count(void);
+
+/*
+ * Runs the hypervisor's NMI handler as if the CPU had just delivered an
+ * NMI: an interrupt frame is built on the current stack and the handler
+ * returns through it with IRETQ, which also ends the NMI blocking the CPU
+ * put in place (isr.asm).  For a VMX exit caused by an NMI, which leaves
+ * the NMI blocked but not delivered (KVM does the same after such an
+ * exit).  Call with interrupts off.
+ */
+void trap_deliver_nmi(void);
+
+/*
+ * Test hook (selftest=host-nmi): takes one NMI, sent by send(), without
+ * returning through IRET, so that NMIs stay blocked until the next IRET.
+ * An NMI sent after this stays pending until then: a VM entry that
+ * unblocks NMIs meets it in the guest.  false if no NMI came.
+ */
+bool trap_block_nmis(void (*send)(void));
 /* Prints pc (if non-zero) and the callers found through the RBP chain. */
 void backtrace_print(u64 pc, u64 rbp);
 

@@ -86,23 +86,14 @@ bool virt_insn_decode(const u8 *b, size_t n, struct vm_exit *e)
 	return true;
 }
 
-bool virt_insn_at_ud(struct vcpu *v, const u8 *fetched, size_t nfetched,
-		     struct vm_exit *e)
+bool virt_insn_at_ud(struct vcpu *v, struct vm_exit *e)
 {
-	u8 b[VIRT_INSN_MAX_BYTES], rd[VIRT_INSN_MAX_BYTES];
-	size_t n = nfetched < sizeof(b) ? nfetched : sizeof(b);
+	u8 b[VIRT_INSN_MAX_BYTES];
+	size_t n = sizeof(b);
 
-	for (size_t i = 0; i < n; i++)
-		b[i] = fetched[i];
-	if (n < sizeof(b)) {
-		/* As many bytes as are mapped: an instruction may end just
-		 * before a page the guest has not mapped. */
-		size_t m = sizeof(rd);
-		while (m > n && guest_read_insn(v, rd, m) < 0)
-			m--;
-		for (size_t i = n; i < m; i++)
-			b[i] = rd[i];
-		n = m > n ? m : n;
-	}
+	/* As many bytes as are mapped: an instruction may end just before a
+	 * page the guest has not mapped. */
+	while (n && guest_read_insn(v, b, n) < 0)
+		n--;
 	return virt_insn_decode(b, n, e);
 }

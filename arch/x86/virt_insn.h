@@ -30,11 +30,11 @@ bool virt_insn_decode(const u8 *bytes, size_t n, struct vm_exit *e);
 
 /*
  * The same for the instruction at the guest's RIP that raised an
- * intercepted #UD.  fetched/nfetched: the bytes the CPU already fetched
- * (SVM decode assists), or nfetched = 0; whatever they lack is read from
- * guest memory.
+ * intercepted #UD, read from guest memory through the guest's own page
+ * tables.  Neither backend has the bytes from the CPU: VMX never offers
+ * them, and SVM's decode assists fill the VMCB's instruction bytes only on
+ * #NPF and #PF intercepts (APM Vol. 2, "Decode Assists"), not on #UD.
  */
-bool virt_insn_at_ud(struct vcpu *v, const u8 *fetched, size_t nfetched,
-		     struct vm_exit *e);
+bool virt_insn_at_ud(struct vcpu *v, struct vm_exit *e);
 
 #endif

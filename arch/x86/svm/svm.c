@@ -12,7 +12,11 @@
  * Flushing a VM's guest-physical translations therefore only needs
  * TLB_CONTROL = "flush this ASID" on that VM's next VMRUN: until then the
  * VM does not run, and no other ASID can use its entries, so a frame freed
- * in between is already unreachable on this (single) CPU.
+ * in between is already unreachable on this (single) CPU.  That encoding
+ * (3) exists only on CPUs with FlushByAsid (CPUID 8000_000Ah EDX bit 6);
+ * elsewhere it is reserved, and the VMRUN flushes every ASID's entries
+ * instead (TLB_CONTROL 1), which is correct, only dearer.  QEMU's TCG does
+ * not report FlushByAsid, and flushes everything on every VMRUN anyway.
  *
  * What VMRUN does not switch is ours to: DR0-DR3 (guest_regs.c; DR6 and
  * DR7 are in the VMCB).  The guest's CR8 is V_TPR (V_INTR_MASKING), and
@@ -29,6 +33,7 @@
 #include "../cpufeat.h"
 #include "../cr_check.h"
 #include "../guest_regs.h"
+#include "../lapic.h"
 #include "../trap.h"
 #include "../insn_decode.h"
 #include "../virt_insn.h"
@@ -71,6 +76,7 @@ struct svm_vcpu {
 	bool flush;		/* TLB_CONTROL flush on the next VMRUN */
 	struct guest_dregs dregs;	/* DR0-DR3: not in the VMCB */
 	struct cr_write last_cr;
+	bool host_nmi;		/* selftest: a host NMI for the next VMRUN */
 };
 
 /* The CR4 bits a guest may set (svm_enable()). */
@@ -202,12 +208,15 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	/* Control area: what exits, and nested paging. */
 	vmcb32_set(v, VMCB_INTERCEPT_MISC1,
 		   INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_CPUID |
-			   INTERCEPT_HLT | INTERCEPT_IOIO_PROT |
-			   INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN |
-			   INTERCEPT_INVD);
-	/* VMRUN must be intercepted (a consistency check); the others so a
-	 * guest cannot reach SVM at all.  XSETBV: the guest's XCR0 is
-	 * validated by the core and kept apart (arch/x86/xstate.c). */
+			   INTERCEPT_HLT | INTERCEPT_INVLPGA |
+			   INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT |
+			   INTERCEPT_SHUTDOWN | INTERCEPT_INVD);
+	/* VMRUN must be intercepted (a consistency check); the others, and
+	 * INVLPGA above, so a guest cannot reach SVM at all: with EFER.SVME
+	 * set (VMRUN demands it in guest state too) they would otherwise
+	 * execute natively, INVLPGA on the TLB entries of any ASID.  XSETBV:
+	 * the guest's XCR0 is validated by the core and kept apart
+	 * (arch/x86/xstate.c). */
 	vmcb32_set(v, VMCB_INTERCEPT_MISC2,
 		   INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 			   INTERCEPT_VMSAVE | INTERCEPT_STGI |
@@ -337,17 +346,12 @@ static void explain_invalid(struct vcpu *v)
 }
 
 /* A #UD: Intel's VMCALL (a hypercall here too), a VMX instruction, or the
- * guest's own (e->exc). */
+ * guest's own (e->exc).  The instruction is read from guest memory: the
+ * VMCB's instruction bytes (decode assists) are defined only for #NPF and
+ * #PF intercepts, and on a #UD hold whatever an earlier exit left. */
 static void decode_ud(struct vcpu *v, struct vm_exit *e)
 {
-	u8 bytes[VIRT_INSN_MAX_BYTES];
-	u32 fetched = vmcb8_get(v, VMCB_INSN_LEN);	/* decode assists */
-
-	if (fetched > sizeof(bytes))
-		fetched = sizeof(bytes);
-	for (u32 i = 0; i < fetched; i++)
-		bytes[i] = vmcb8_get(v, VMCB_INSN_BYTES + i);
-	if (!virt_insn_at_ud(v, bytes, fetched, e)) {
+	if (!virt_insn_at_ud(v, e)) {
 		/* The guest's own #UD: the core hands it back. */
 		e->reason = EXIT_EXCEPTION;
 		e->exc.vector = VEC_UD;
@@ -363,6 +367,7 @@ static const char *svm_insn_name(u64 code)
 	case VMEXIT_STGI: return "STGI";
 	case VMEXIT_CLGI: return "CLGI";
 	case VMEXIT_SKINIT: return "SKINIT";
+	case VMEXIT_INVLPGA: return "INVLPGA";
 	default: return "an SVM instruction";
 	}
 }
@@ -562,8 +567,12 @@ static bool decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->reason = EXIT_SHUTDOWN;
 		break;
 	case VMEXIT_INTR:
-	case VMEXIT_NMI:
 		e->reason = EXIT_EXTINT;
+		break;
+	case VMEXIT_NMI:
+		/* Held pending by GIF = 0 after the exit, then taken by our
+		 * own NMI gate at svm_enter's STGI: the guest never saw it. */
+		e->reason = EXIT_HOST_NMI;
 		break;
 	case VMEXIT_VMRUN:
 	case VMEXIT_VMLOAD:
@@ -571,6 +580,7 @@ static bool decode_exit(struct vcpu *v, struct vm_exit *e)
 	case VMEXIT_STGI:
 	case VMEXIT_CLGI:
 	case VMEXIT_SKINIT:
+	case VMEXIT_INVLPGA:
 		e->reason = EXIT_VIRT_INSN;
 		e->insn.name = svm_insn_name(code);
 		break;
@@ -603,12 +613,22 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	do {
 		sync_to_vmcb(v);
 		vmcb8_set(v, VMCB_TLB_CONTROL,
-			  sv->flush ? TLB_CONTROL_FLUSH_ASID
-				    : TLB_CONTROL_DO_NOTHING);
+			  !sv->flush ? TLB_CONTROL_DO_NOTHING
+			  : cpu.flush_by_asid ? TLB_CONTROL_FLUSH_ASID
+					      : TLB_CONTROL_FLUSH_ALL);
 		sv->flush = false;
 		/* We may have changed anything. */
 		vmcb32_set(v, VMCB_CLEAN_BITS, 0);
 		guest_dregs_load(&sv->dregs, false);
+		if (sv->host_nmi) {
+			/* selftest=host-nmi: GIF = 0 holds the NMI (svm_enter's
+			 * own CLGI then changes nothing) until VMRUN sets GIF
+			 * in the guest, where it meets the NMI intercept at
+			 * once. */
+			sv->host_nmi = false;
+			__asm__ volatile("clgi" ::: "memory");
+			lapic_self_nmi();
+		}
 
 		xstate_enter(v);
 		svm_enter(sv->vmcb_pa, &v->regs, host_vmcb_pa);
@@ -638,12 +658,17 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 	vmcb64_set(v, VMCB_EVENTINJ, ev);
 }
 
-/* Nested SVM is not offered: a guest's CPUID shows no SVM. */
+/* Nested SVM is not offered: a guest's CPUID shows no SVM, and the SVM
+ * leaf 8000_000Ah (revision, ASIDs, NPT, ...) reads all zero, as the APM
+ * defines it for a CPU without SVM (CPUID Fn8000_000A: "reserved" unless
+ * CPUID Fn8000_0001_ECX[SVM] = 1). */
 static void svm_cpuid_adjust(u32 leaf, u32 subleaf, struct cpuid_regs *c)
 {
 	(void)subleaf;
 	if (leaf == 0x80000001)
 		c->ecx &= ~CPUIDX1_ECX_SVM;
+	if (leaf == CPUID_SVM_LEAF)
+		*c = (struct cpuid_regs){ 0, 0, 0, 0 };
 }
 
 static void svm_flush_slat(struct vm *vm)
@@ -688,6 +713,11 @@ static void svm_dump(struct vcpu *v)
 	dump_segment(v, "IDTR", VMCB_IDTR);
 }
 
+static void svm_raise_host_nmi(struct vcpu *v)
+{
+	((struct svm_vcpu *)v->hw)->host_nmi = true;
+}
+
 /* Test hook: a guest EFER without SVME, or VMRUN not intercepted; both
  * fail VMRUN's consistency checks (APM 15.5.1). */
 static void svm_break_state(struct vcpu *v, bool controls)
@@ -713,4 +743,5 @@ const struct backend_ops svm_backend = {
 	.flush_slat = svm_flush_slat,
 	.dump = svm_dump,
 	.break_state = svm_break_state,
+	.raise_host_nmi = svm_raise_host_nmi,
 };

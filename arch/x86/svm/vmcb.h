@@ -26,8 +26,6 @@
 #define VMCB_N_CR3 0x0b0		/* u64: nested page table root */
 #define VMCB_CLEAN_BITS 0x0c0		/* u32 */
 #define VMCB_NRIP 0x0c8			/* u64: next RIP (NRIP save) */
-#define VMCB_INSN_LEN 0x0d0		/* u8: bytes fetched (decode assists) */
-#define VMCB_INSN_BYTES 0x0d1		/* 15 bytes */
 
 /* INTERCEPT_CR: bit n intercepts reads of CRn, bit 16 + n writes. */
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
@@ -38,6 +36,7 @@
 #define INTERCEPT_CPUID (1u << 18)
 #define INTERCEPT_INVD (1u << 22)
 #define INTERCEPT_HLT (1u << 24)
+#define INTERCEPT_INVLPGA (1u << 26)
 #define INTERCEPT_IOIO_PROT (1u << 27)
 #define INTERCEPT_MSR_PROT (1u << 28)
 #define INTERCEPT_SHUTDOWN (1u << 31)
@@ -52,7 +51,8 @@
 #define INTERCEPT_XSETBV (1u << 13)
 
 #define TLB_CONTROL_DO_NOTHING 0
-#define TLB_CONTROL_FLUSH_ASID 3	/* this guest's TLB entries only */
+#define TLB_CONTROL_FLUSH_ALL 1		/* every ASID's entries */
+#define TLB_CONTROL_FLUSH_ASID 3	/* this guest's entries (FlushByAsid) */
 #define VINTR_MASKING (1ull << 24)
 #define VINTR_TPR_MASK 0xfull	/* V_TPR: the guest's CR8 */
 
@@ -110,6 +110,7 @@
 #define VMEXIT_CPUID 0x72
 #define VMEXIT_INVD 0x76
 #define VMEXIT_HLT 0x78
+#define VMEXIT_INVLPGA 0x7a
 #define VMEXIT_IOIO 0x7b
 #define VMEXIT_MSR 0x7c
 #define VMEXIT_SHUTDOWN 0x7f

@@ -208,6 +208,7 @@
 /* Guest interruptibility state (24.4.2, Table 24-3). */
 #define INTERRUPTIBILITY_STI		(1u << 0)
 #define INTERRUPTIBILITY_MOV_SS		(1u << 1)
+#define INTERRUPTIBILITY_NMI		(1u << 3)	/* blocking by NMI */
 
 /* Activity state (24.4.2). */
 #define ACTIVITY_ACTIVE			0u

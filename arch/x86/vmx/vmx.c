@@ -464,4 +464,5 @@ const struct backend_ops vmx_backend = {
 	.flush_slat = ept_flush,
 	.dump = vmx_dump,
 	.break_state = vmx_break_state,
+	.raise_host_nmi = vmx_raise_host_nmi,
 };

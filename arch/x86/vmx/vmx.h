@@ -51,6 +51,7 @@ struct vmx_vcpu {
 	u64 cr2;		/* the guest's CR2: not in the VMCS (vmexit.c) */
 	u64 vapic_pa;		/* virtual-APIC page: the guest's CR8 (TPR) */
 	struct guest_dregs dregs; /* DR0-DR3, DR6: not in the VMCS */
+	bool host_nmi;		/* selftest: meet a host NMI at the next entry */
 };
 
 /* vmx.c */
@@ -66,6 +67,7 @@ u64 vmx_guest_cr0(u64 wanted);
 u64 vmx_guest_cr4(u64 wanted);
 
 /* vmexit.c */
+void vmx_raise_host_nmi(struct vcpu *v);
 void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit);
 void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 			  u32 error);
