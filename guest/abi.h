@@ -78,6 +78,7 @@ enum memstat_index {
 	MEMSTAT_BALLOONED,
 	MEMSTAT_ZERO_POPULATED,
 	MEMSTAT_FAULTS,
+	MEMSTAT_COW_BREAKS,	/* the guest's writes that broke a share */
 	MEMSTAT_COUNT
 };
 

@@ -19,6 +19,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "hv.h"
+#include "vm.h"
 
 #define PAGE UINT64_C(4096)
 
@@ -88,6 +89,19 @@ static void patch_pages(struct region *r, uint64_t seed, uint64_t n)
 	r->patched_pages = n;
 }
 
+/* MEMSTAT's count of copy-on-write breaks by our own writes, or -1
+ * without memvisor.  Nothing between two calls writes a page but what the
+ * caller writes (the buffer is the hypervisor's to fill). */
+static uint64_t cow_memstat[MEMSTAT_COUNT];
+
+static int64_t cow_breaks_now(void)
+{
+	if (!hv_present() ||
+	    hc_memstat(kernel_phys(cow_memstat), sizeof(cow_memstat)) < 0)
+		return -1;
+	return (int64_t)cow_memstat[MEMSTAT_COW_BREAKS];
+}
+
 int work_cow(struct work_ctx *c)
 {
 	uint64_t n = c->cfg->cow_pages;
@@ -99,8 +113,24 @@ int work_cow(struct work_ctx *c)
 	kprintf("cow: writing one word into each of the first %lu of %lu dup "
 		"pages and of %lu zero pages\n",
 		n, d->pages, z->pages);
+	/* The same calls with nothing to patch first: the stack and the
+	 * region records they write are our own pages again (the scanner may
+	 * have merged them with the other VM's), so that between the two
+	 * counts only the dup pages are written. */
+	patch_pages(d, c->cfg->seed, 0);
+	patch_pages(z, c->cfg->seed, 0);
+	/* And a fresh slice, so that the writes are done before the next
+	 * round of memvisor's scanner (it runs between slices) can merge
+	 * any of these pages again. */
+	if (hv_present())
+		hc_yield();
+	int64_t before = cow_breaks_now();
 	patch_pages(d, c->cfg->seed, n);
 	patch_pages(z, c->cfg->seed, n);
+	int64_t after = cow_breaks_now();
+	if (before >= 0 && after >= 0)
+		kprintf("cow: memvisor counted %ld copy-on-write breaks for the "
+			"%lu pages written\n", (long)(after - before), 2 * n);
 	if (work_verify(c, d, 0, d->pages) < 0 ||
 	    work_verify(c, z, 0, z->pages) < 0)
 		return WORK_FAIL;

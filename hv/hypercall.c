@@ -14,7 +14,7 @@
 #include "exit.h"
 #include "vmmem.h"
 
-#define MEMSTAT_COUNTERS 6
+#define MEMSTAT_COUNTERS 7
 
 /* The copy of the gfn list being worked on.  One CPU runs one exit at a
  * time, so one buffer serves every VM. */
@@ -79,6 +79,7 @@ static s64 memstat(struct vm *vm, u64 gpa, u64 len)
 		g->p2m.count[P2M_BALLOONED],
 		g->st.populated_slat + g->st.populated_hv,
 		vm->stats.exits[EXIT_SLAT_VIOLATION],
+		g->st.cow_guest,
 	};
 	u64 n = MIN(len, sizeof(c)) / sizeof(u64) * sizeof(u64);
 

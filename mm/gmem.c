@@ -156,7 +156,7 @@ static bool cow_needs_frame(struct gmem *g, u64 gfn)
  * reference is dropped (mm/share.c's rule).  The page's frame, or 0 if the
  * pool is empty (then nothing changed).
  */
-static u64 cow_break(struct gmem *g, u64 gfn, bool walk)
+static u64 cow_break(struct gmem *g, u64 gfn, bool walk, bool by_guest)
 {
 	struct share *s = g->share;
 	u64 old = p2m_value(&g->p2m, gfn), hpa;
@@ -169,6 +169,11 @@ static u64 cow_break(struct gmem *g, u64 gfn, bool walk)
 		s->st.frames_shared--;
 		s->st.cow_in_place++;
 		hpa = old;
+		/* A read-only leaf left over would fault on the guest's next
+		 * write: give it write access now (more rights: no flush). */
+		u64 e;
+		if (slat_lookup(&g->slat, gfn * PAGE_SIZE, &e))
+			slat_map(&g->slat, gfn * PAGE_SIZE, hpa, SLAT_RWX);
 	} else {
 		hpa = take_frame(g, gfn);
 		if (!hpa)
@@ -186,6 +191,8 @@ static u64 cow_break(struct gmem *g, u64 gfn, bool walk)
 	note_resident(g);
 	s->st.cow_breaks++;
 	g->st.cow_breaks++;
+	if (by_guest && !walk)
+		g->st.cow_guest++;
 	if (walk) {
 		/* The guest uses this page as a page table: its walk sets
 		 * accessed bits, which are writes.  Merging it again would
@@ -222,7 +229,7 @@ enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
 		break;
 	case P2M_SHARED:
 		if (access & GMEM_WRITE) {
-			if (!cow_break(g, gfn, access & GMEM_WALK))
+			if (!cow_break(g, gfn, access & GMEM_WALK, true))
 				return GMEM_NO_FRAME;
 			break;
 		}
@@ -327,7 +334,7 @@ int gmem_write(struct gmem *g, u64 gpa, const void *src, u64 len,
 		enum p2m_state st = p2m_state(&g->p2m, gfn);
 		if (st == P2M_PRIVATE)
 			continue;
-		if (!(st == P2M_SHARED ? cow_break(g, gfn, false)
+		if (!(st == P2M_SHARED ? cow_break(g, gfn, false, false)
 				       : populate(g, gfn, by)))
 			panic("gmem_write: the pool lost a frame it counted");
 	}

@@ -46,6 +46,7 @@ struct gmem_stats {
 	u64 deferred;		/* frames that waited for a TLB flush */
 	u64 zero_merges;	/* pages merged into the zero frame */
 	u64 cow_breaks;		/* writes to shared pages (guest or hv) */
+	u64 cow_guest;		/* ... by the guest's own stores (MEMSTAT) */
 	u64 cow_page_walks;	/* ... by the guest's page-table walk */
 };
 

@@ -51,6 +51,9 @@
 #include "../hv/hvmem.h"
 #include "../hv/vmmem.h"
 
+/* MEMSTAT's seven u64 counters (docs/guest-abi.md). */
+#define MEMSTAT_BYTES 56
+
 #define NVM 3
 static const u64 vm_pages[NVM] = { 768, 256, 160 };	/* 1184 pages */
 #define POOL_FRAMES 700					/* overcommitted */
@@ -537,7 +540,7 @@ static void hc_memstat(int v, bool cold)
 {
 	struct model *m = &model[v];
 	struct vm *vm = &vms[v];
-	u64 gpa, len = below(3) ? 48 : below(100);
+	u64 gpa, len = below(3) ? MEMSTAT_BYTES : below(100);
 	u64 r = below(10);
 
 	cov.memstats++;
@@ -545,7 +548,7 @@ static void hc_memstat(int v, bool cold)
 		u64 g = below(m->npages), k = 0;
 		while (k++ < m->npages && m->st[g] == M_RESIDENT)
 			g = (g + 1) % m->npages;
-		gpa = g * PAGE_SIZE + below(PAGE_SIZE - 48);
+		gpa = g * PAGE_SIZE + below(PAGE_SIZE - MEMSTAT_BYTES);
 	} else if (r == 0)
 		gpa = vm->mem_bytes - below(64);
 	else if (r == 1)
@@ -554,8 +557,9 @@ static void hc_memstat(int v, bool cold)
 		gpa = below(vm->mem_bytes);
 
 	entry(v);
-	u64 n = MIN(len, 48) / 8 * 8;
-	u64 c[6] = { m->resident, 0, 0, m->ballooned, m->pops, m->violations };
+	u64 n = MIN(len, MEMSTAT_BYTES) / 8 * 8;
+	u64 c[7] = { m->resident, 0, 0, m->ballooned, m->pops, m->violations,
+		     0 };	/* no sharing here: no copy-on-write */
 	s64 want;
 	u64 need = 0;
 	if (!vm_in_ram(vm, gpa, n)) {
@@ -568,7 +572,7 @@ static void hc_memstat(int v, bool cold)
 		 * up; after entry() there is none. */
 		want = need > guest_pool.st.free ? -HC_ENOMEM : (s64)n;
 	}
-	u8 before[48];
+	u8 before[MEMSTAT_BYTES];
 	if (want == -HC_ENOMEM)
 		memcpy(before, m->mem + gpa, n);
 
@@ -590,7 +594,7 @@ static void hc_memstat(int v, bool cold)
 	}
 	if (rc == -HC_ENOMEM) {
 		cov.enomem++;
-		u8 now[48];
+		u8 now[MEMSTAT_BYTES];
 		vm_read_phys(vm, gpa, now, n);
 		if (memcmp(now, before, n) != 0)
 			FAIL("vm%d: MEMSTAT failed but wrote", v);
@@ -599,7 +603,7 @@ static void hc_memstat(int v, bool cold)
 	for (u64 g = gpa / PAGE_SIZE; n && g <= (gpa + n - 1) / PAGE_SIZE; g++)
 		model_populated(m, g);
 	memcpy(m->mem + gpa, c, n);
-	u8 now[48];
+	u8 now[MEMSTAT_BYTES];
 	vm_read_phys(vm, gpa, now, n);
 	if (memcmp(now, c, n) != 0)
 		FAIL("vm%d MEMSTAT counters: resident %llu ballooned %llu pops "
