@@ -471,12 +471,23 @@ u64 share_check(const struct share *s, u32 *census, share_report_fn *report,
 			if (p2m_state(&g->p2m, gfn) != P2M_SHARED)
 				continue;
 			u64 hpa = p2m_value(&g->p2m, gfn);
-			if (hpa == s->zero_hpa)
+			if (hpa == s->zero_hpa) {
 				zero++;
-			else if (hpa >= p->base &&
-				 (hpa - p->base) / PAGE_SIZE < p->nframes)
-				census[(hpa - p->base) / PAGE_SIZE]++;
-			else {
+			} else if (hpa >= p->base &&
+				   (hpa - p->base) / PAGE_SIZE < p->nframes) {
+				u64 f = (hpa - p->base) / PAGE_SIZE;
+				census[f]++;
+				if (p->meta[f].state == FRAME_SHARED &&
+				    p->meta[f].owner != s->group[i] + 1u) {
+					report(ctx, "share-check: vm%d (group %u) "
+					       "gfn 0x%llx shares frame 0x%llx "
+					       "of group %d", i, s->group[i],
+					       (unsigned long long)gfn,
+					       (unsigned long long)hpa,
+					       (int)p->meta[f].owner - 1);
+					diffs++;
+				}
+			} else {
 				report(ctx, "share-check: vm%d gfn 0x%llx is "
 				       "shared to 0x%llx, outside the pool", i,
 				       (unsigned long long)gfn,

@@ -115,7 +115,8 @@ static inline u64 share_saved(const struct share_oracle *o)
 
 /* The global invariant: every FRAME_SHARED frame's refcount equals the
  * SHARED p2m entries of all attached VMs that point to it, the zero
- * frame's count too, and every shared frame is on its hash chain.
+ * frame's count too, every shared frame is on its hash chain, and no page
+ * shares a frame of another sharing group.
  * census holds pool->nframes u32s.  Returns the differences (reported). */
 typedef void share_report_fn(void *ctx, const char *fmt, ...) __printf(2, 3);
 u64 share_check(const struct share *s, u32 *census, share_report_fn *report,
