@@ -535,6 +535,39 @@ TEST(hv_writes_break_cow_first)
 	teardown(2);
 }
 
+/*
+ * The hypervisor's write to a page that holds a shared frame's last
+ * reference, while the page's read-only leaf is present: the page
+ * becomes private in place, and the guest's next store must work.
+ */
+TEST(hv_write_to_the_last_reference)
+{
+	setup(64, 2, 32, NULL);
+	struct vm *a = &vms[0], *b = &vms[1];
+	u64 h = shared_pair();
+	u64 w = 0x4321;
+
+	CHECK(gstore(a, 3, 0, &w, 8));		/* vm0 copies */
+	CHECK_EQ(refs(h), 1);
+	CHECK_EQ(leaf_perms(b, 5), RO);
+	CHECK_EQ(vm_write_phys(b, 5 * PAGE_SIZE + 8, &w, 8), 0);
+	CHECK_EQ(state(b, 5), P2M_PRIVATE);
+	CHECK_EQ(hpa_of(b, 5), h);
+	CHECK_EQ(leaf(b, 5, NULL), 0);	/* the read-only leaf went, */
+	CHECK(b->mem.slat.flush_owed);	/* and its translation is flushed */
+	CHECK_EQ(checks(2), 0);	/* no read-only leaf on a private page */
+	/* The guest's store: no stop ("unexpected permission fault"). */
+	CHECK(gstore(b, 5, 16, &w, 8));
+	CHECK_EQ(b->state, VM_RUNNING);
+	static u8 want[PAGE_SIZE], got[PAGE_SIZE];
+	image(want, 7);
+	memcpy(want + 8, &w, 8);
+	memcpy(want + 16, &w, 8);
+	CHECK_EQ(vm_read_phys(b, 5 * PAGE_SIZE, got, PAGE_SIZE), 0);
+	CHECK(memcmp(want, got, PAGE_SIZE) == 0);
+	teardown(2);
+}
+
 /* --- giving shared pages up ----------------------------------------------------- */
 
 TEST(inflate_drops_the_reference)
