@@ -28,7 +28,10 @@
  *   - a volatile page is not merged, and counted;
  *   - a COW break with the pool empty stops that VM and changes nothing;
  *   - the oracle counts a hand-made case right; share_check() finds a
- *     broken refcount.
+ *     broken refcount;
+ *   - with a hash that returns a constant, different pages never share a
+ *     frame (the bytes are compared), and the collisions are counted
+ *     (tests/test_gmem.c runs its model with that hash too).
  */
 #include <stdlib.h>
 
@@ -816,4 +819,103 @@ TEST(share_check_finds_a_broken_refcount)
 	((u8 *)h)[77] ^= 1;
 	CHECK_EQ(checks(2), 0);
 	teardown(2);
+}
+
+/* --- a hash that says nothing ---------------------------------------------------------- */
+
+#define CONST_HASH 0x5eed5eedull
+
+static u64 const_hash(const void *page)
+{
+	(void)page;
+	return CONST_HASH;
+}
+
+/*
+ * Every page hashes alike, so the checksum rule sees no change and every
+ * candidate is on one chain: only the byte comparison keeps different
+ * pages apart.  Pages: 30 different ones, one that differs from a
+ * duplicated image in one byte only, 5 + 3 copies of two images, 4 zero
+ * pages; some are rewritten between rounds.
+ */
+TEST(constant_hash_never_merges_different_pages)
+{
+	setup(256, 3, 64, NULL);
+	guest_share.hash = const_hash;
+	guest_share.zero_hash = (u32)CONST_HASH;
+	u64 want[3][64];	/* image seed per page; ~0: never written */
+	static u8 page[PAGE_SIZE];
+
+	memset(want, 0xff, sizeof(want));
+	for (u64 i = 0; i < 30; i++)
+		want[i % 3][i / 3] = 1000 + i;
+	static const struct { int v; u64 g, seed; } same[] = {
+		{ 0, 20, 7 }, { 1, 20, 7 }, { 2, 20, 7 }, { 0, 21, 7 },
+		{ 2, 33, 7 }, { 1, 40, 8 }, { 2, 41, 8 }, { 0, 42, 8 },
+		{ 0, 50, 0 }, { 1, 50, 0 }, { 2, 51, 0 }, { 2, 52, 0 },
+	};
+	for (unsigned k = 0; k < ARRAY_SIZE(same); k++)
+		want[same[k].v][same[k].g] = same[k].seed;
+	for (int v = 0; v < 3; v++)
+		for (u64 g = 0; g < 64; g++)
+			if (want[v][g] != ~0ull)
+				gfill(&vms[v], g, want[v][g]);
+	/* One byte away from image 7. */
+	image(page, 7);
+	page[2049] ^= 0x40;
+	CHECK(gstore(&vms[1], 60, 0, page, PAGE_SIZE));
+
+	for (int r = 0; r < 12; r++) {
+		scan();
+		if (r == 5) {	/* rewritten: stable to this hash at once */
+			gfill(&vms[0], 21, 1011);	/* like vm2's page 3 */
+			want[0][21] = 1011;
+			gfill(&vms[1], 3, 7);
+			want[1][3] = 7;
+		}
+		for (int v = 0; v < 3; v++)
+			for (u64 g = 0; g < 64; g++)
+				if (want[v][g] != ~0ull)
+					CHECK(holds(&vms[v], g, want[v][g]));
+	}
+	image(page, 7);
+	page[2049] ^= 0x40;
+	static u8 got[PAGE_SIZE];
+	CHECK_EQ(vm_read_phys(&vms[1], 60 * PAGE_SIZE, got, PAGE_SIZE), 0);
+	CHECK(memcmp(page, got, PAGE_SIZE) == 0);
+	CHECK_EQ(state(&vms[1], 60), P2M_PRIVATE);
+
+	/* Shared frames only among identical pages: every frame's pages
+	 * hold one image (holds() above read each through its p2m). */
+	u64 frame_seed[256];
+	memset(frame_seed, 0xff, sizeof(frame_seed));
+	u64 sharing = 0;
+	for (int v = 0; v < 3; v++)
+		for (u64 g = 0; g < 64; g++) {
+			if (state(&vms[v], g) != P2M_SHARED)
+				continue;
+			sharing++;
+			u64 h = hpa_of(&vms[v], g);
+			if (h == guest_share.zero_hpa) {
+				CHECK_EQ(want[v][g], 0);
+				continue;
+			}
+			u64 i = (h - guest_pool.base) / PAGE_SIZE;
+			if (frame_seed[i] == ~0ull)
+				frame_seed[i] = want[v][g];
+			CHECK_EQ(frame_seed[i], want[v][g]);
+		}
+	/* 5 pages of image 7 (vm0's page 21 left, vm1's page 3 came), 3 of
+	 * image 8, 2 of image 1011, 4 zero pages: all shared, in 3 frames
+	 * and the zero frame. */
+	CHECK_EQ(sharing, 14);
+	CHECK_EQ(guest_share.st.frames_shared, 3);
+	CHECK_EQ(guest_share.zero_refs, 4);
+	CHECK(guest_share.st.collisions > 0);
+	CHECK_EQ(checks(3), 0);
+	printf("  constant hash: %llu collisions, %llu merges, %llu stale "
+	       "candidates\n", (unsigned long long)guest_share.st.collisions,
+	       (unsigned long long)guest_share.st.merges,
+	       (unsigned long long)guest_share.st.stale_candidates);
+	teardown(3);
 }
