@@ -151,11 +151,32 @@ static u64 below(u64 n)
 
 /* --- the model TLB ---------------------------------------------------------- */
 
-/* The backend's flush (stub_on_flush): every translation of the VM goes. */
+/*
+ * The backend's flush (stub_on_flush): every translation of the VM goes.
+ * Until this moment each of them could still be used, so none may reach
+ * a frame that is free already or another page's: a frame (or a shared
+ * frame's last reference) released before the flush it waited for is
+ * caught here, even when the step's own later flush hides it.
+ */
 static void model_flush(struct vm *vm)
 {
 	struct model *m = &model[vm->id];
 
+	for (u64 gfn = 0; m->tlb && gfn < m->npages && !failed; gfn++) {
+		u64 hpa = m->tlb[gfn];
+		struct frame_meta *f = pool_meta(&guest_pool, hpa);
+		if (!hpa || hpa == guest_share.zero_hpa || !f ||
+		    f->state == FRAME_SHARED ||
+		    (f->owner == (u64)vm->id + 1 && f->gfn == gfn &&
+		     f->state != FRAME_FREE))
+			continue;
+		FAIL("vm%d gfn 0x%llx -> 0x%llx is still in the TLB at the flush, "
+		     "but the frame is already %s (owner %d gfn 0x%llx): freed "
+		     "before the flush", vm->id, (unsigned long long)gfn,
+		     (unsigned long long)hpa,
+		     f->state == FRAME_FREE ? "free" : "another page's",
+		     (int)f->owner - 1, (unsigned long long)f->gfn);
+	}
 	if (m->tlb) {
 		memset(m->tlb, 0, m->npages * sizeof(u64));
 		memset(m->tlbw, 0, m->npages);

@@ -241,8 +241,10 @@ static void teardown(int n)
 static struct {
 	u64 hpa[4];
 	int n;
-	unsigned calls, stale, not_stale;
+	unsigned calls, stale, not_stale, free;
 } at_flush;
+
+static u32 at_flush_refs;	/* of the first watched frame */
 
 static void record_flush(struct vm *vm)
 {
@@ -253,7 +255,9 @@ static void record_flush(struct vm *vm)
 			at_flush.stale++;
 		else
 			at_flush.not_stale++;
+		at_flush.free += meta(at_flush.hpa[i])->state == FRAME_FREE;
 	}
+	at_flush_refs = refs(at_flush.hpa[0]);
 }
 
 static void watch(const u64 *hpa, int n)
@@ -450,7 +454,12 @@ TEST(write_to_a_shared_page_copies)
 	/* The guest's store: a write fault on the present read-only leaf. */
 	u64 exits = a->stats.exits[EXIT_SLAT_VIOLATION], w = 0xdeadbeef;
 	u64 flushes = stub_flushes[0];
+	watch(&h, 1);
 	CHECK(gstore(a, 3, 100, &w, 8));
+	/* At the flush of the old leaf the reference was still held. */
+	CHECK_EQ(at_flush.calls, 1);
+	CHECK_EQ(at_flush_refs, 2);
+	stub_on_flush = NULL;
 	CHECK_EQ(a->stats.exits[EXIT_SLAT_VIOLATION], exits + 1);
 	CHECK_EQ(a->state, VM_RUNNING);
 	u64 mine = hpa_of(a, 3);
@@ -602,6 +611,7 @@ TEST(inflate_drops_the_reference)
 	CHECK_EQ(vm_write_phys(b, 21 * PAGE_SIZE, &one, 8), 0);
 	CHECK_EQ(hcall(b, HC_BALLOON_INFLATE, 21 * PAGE_SIZE, 1), 1);
 	CHECK(at_flush.calls >= 1);
+	CHECK_EQ(at_flush.free, 0);	/* still referenced at the flush */
 	CHECK_EQ(meta(h)->state, FRAME_FREE);
 	CHECK_EQ(guest_share.st.frames_shared, 0);
 	CHECK(holds(b, 5, 0));
