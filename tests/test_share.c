@@ -450,6 +450,14 @@ TEST(write_to_a_shared_page_copies)
 	u64 h = shared_pair();
 	static u8 before[PAGE_SIZE], want[PAGE_SIZE], got[PAGE_SIZE];
 	memcpy(before, (void *)h, PAGE_SIZE);
+	/* The next free frame holds other bytes: the copy must replace them
+	 * (the duplicate freed by the merge held the same image). */
+	u64 list = 12;
+	gfill(a, 12, 99);
+	u64 other = hpa_of(a, 12);
+	CHECK_EQ(vm_write_phys(b, 20 * PAGE_SIZE, &list, 8), 0);
+	CHECK_EQ(vm_write_phys(a, 20 * PAGE_SIZE, &list, 8), 0);
+	CHECK_EQ(hcall(a, HC_BALLOON_INFLATE, 20 * PAGE_SIZE, 1), 1);
 
 	/* The guest's store: a write fault on the present read-only leaf. */
 	u64 exits = a->stats.exits[EXIT_SLAT_VIOLATION], w = 0xdeadbeef;
@@ -465,6 +473,7 @@ TEST(write_to_a_shared_page_copies)
 	u64 mine = hpa_of(a, 3);
 	CHECK_EQ(state(a, 3), P2M_PRIVATE);
 	CHECK(mine != h);
+	CHECK_EQ(mine, other);	/* the pool hands out the last freed */
 	CHECK_EQ(meta(mine)->state, FRAME_PRIVATE);
 	CHECK_EQ(meta(mine)->owner, 1);
 	CHECK_EQ(meta(mine)->gfn, 3);
@@ -481,7 +490,7 @@ TEST(write_to_a_shared_page_copies)
 	CHECK(holds(b, 5, 7));
 	CHECK_EQ(guest_share.st.cow_breaks, 1);
 	CHECK_EQ(a->mem.st.cow_breaks, 1);
-	CHECK_EQ(pool_used(&guest_pool), 2);
+	CHECK_EQ(pool_used(&guest_pool), 4);	/* + the two list pages */
 	CHECK_EQ(checks(2), 0);
 
 	/* The last reference: private again in place, the same frame. */
