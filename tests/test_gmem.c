@@ -917,6 +917,18 @@ static void check_state(bool sweep, bool deep)
 			stub_log_clear();
 			if (gmem_check(&vm->mem, report, NULL) != 0)
 				FAIL("vm%d: gmem_check found differences", v);
+			/* Shared frames hold pages of one group only. */
+			for (u64 g = 0; g < m->npages && !failed; g++) {
+				u64 h = p2m_value(&vm->mem.p2m, g);
+				struct frame_meta *f = pool_meta(&guest_pool, h);
+				if (p2m_state(&vm->mem.p2m, g) == P2M_SHARED && f &&
+				    f->owner != vm_group[v] + 1u)
+					FAIL("vm%d (group %u) gfn 0x%llx maps frame "
+					     "0x%llx of group %d", v, vm_group[v],
+					     (unsigned long long)g,
+					     (unsigned long long)h,
+					     (int)f->owner - 1);
+			}
 		}
 	}
 	for (unsigned k = 0; k < touched.n && !failed; k++)
