@@ -163,17 +163,18 @@ static u64 cow_break(struct gmem *g, u64 gfn, bool walk, bool by_guest)
 
 	if (!cow_needs_frame(g, gfn)) {
 		struct frame_meta *m = pool_meta(g->pool, old);
+		/* The read-only leaf goes too: a PRIVATE page's leaf grants
+		 * everything (a hv write would otherwise leave the guest a
+		 * permission fault on a private page, a stop), and a TLB may
+		 * hold the read-only translation: the removal owes the flush
+		 * that clears it. */
+		slat_unmap(&g->slat, gfn * PAGE_SIZE);
 		share_unhash(s, old);
 		*m = (struct frame_meta){ .gfn = gfn, .owner = g->id + 1,
 					  .state = FRAME_PRIVATE };
 		s->st.frames_shared--;
 		s->st.cow_in_place++;
 		hpa = old;
-		/* A read-only leaf left over would fault on the guest's next
-		 * write: give it write access now (more rights: no flush). */
-		u64 e;
-		if (slat_lookup(&g->slat, gfn * PAGE_SIZE, &e))
-			slat_map(&g->slat, gfn * PAGE_SIZE, hpa, SLAT_RWX);
 	} else {
 		hpa = take_frame(g, gfn);
 		if (!hpa)

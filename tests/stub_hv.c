@@ -69,6 +69,8 @@ void stub_phys_init(u64 pool_bytes)
 	frame_init(&frames, phys_map, 1, (u64 *)bm, bm, bytes);
 
 	char err[160];
+	/* The previous test's sharing lived in memory just wiped. */
+	memset(&guest_share, 0, sizeof(guest_share));
 	if (guest_pool_init(pool_bytes, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stub_hv: %s\n", err);
 		abort();
@@ -79,6 +81,17 @@ void stub_phys_init(u64 pool_bytes)
 	stub_injected = 0;
 	stub_on_flush = NULL;
 	stub_log_clear();
+}
+
+void stub_share_init(bool on)
+{
+	char err[160];
+
+	if (guest_share_init(on, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stub_hv: %s\n", err);
+		abort();
+	}
+	stub_frames_free_at_start = frames.st.free;
 }
 
 /* --- the console ------------------------------------------------------------ */
@@ -226,10 +239,17 @@ const struct backend_ops stub_backend = {
 int stub_vm_create(struct vm *vm, int id, u64 mem_bytes,
 		   const struct slat_format *fmt)
 {
+	return stub_vm_create_in(vm, id, mem_bytes, fmt, 0);
+}
+
+int stub_vm_create_in(struct vm *vm, int id, u64 mem_bytes,
+		      const struct slat_format *fmt, unsigned group)
+{
 	char err[160];
 
 	memset(vm, 0, sizeof(*vm));
 	vm->id = id;
+	vm->share_group = group;
 	snprintf(vm->name, sizeof(vm->name), "vm%d", id);
 	vm->mem_bytes = mem_bytes;
 	vm->npages = mem_bytes / PAGE_SIZE;

@@ -15,8 +15,13 @@
 #define STUB_PHYS_BYTES (64 * MiB)
 
 /* (Re)initializes the frame allocator over the region, the guest pool
- * (guest_pool_init), the backend and the recorders. */
+ * (guest_pool_init), the backend and the recorders; sharing is reset to
+ * "not set up" (guest_share zeroed: VMs created now are not attached). */
 void stub_phys_init(u64 pool_bytes);
+/* Sets up sharing over the pool as hv/run.c does (guest_share_init), after
+ * stub_phys_init and before the VMs; its hash table, census and zero frame
+ * stay allocated, so stub_frames_free_at_start is taken again after them. */
+void stub_share_init(bool on);
 /* frames.st.free right after stub_phys_init(). */
 extern u64 stub_frames_free_at_start;
 
@@ -39,5 +44,9 @@ extern void (*stub_on_flush)(struct vm *vm);
  * memory from the real vmmem_init().  0 or -1. */
 int stub_vm_create(struct vm *vm, int id, u64 mem_bytes,
 		   const struct slat_format *fmt);
+/* The same in sharing group `group` (vm->share_group, set before
+ * vmmem_init() as hv/run.c sets it). */
+int stub_vm_create_in(struct vm *vm, int id, u64 mem_bytes,
+		      const struct slat_format *fmt, unsigned group);
 
 #endif
