@@ -71,6 +71,13 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_WILD] = "wild",
 	[HOSTILE_EFER_SVME] = "efer-svme",
 	[HOSTILE_BALLOON_ALIAS] = "balloon-alias",
+	[HOSTILE_HLT_CLI] = "hlt-cli",
+	[HOSTILE_HLT_STI] = "hlt-sti",
+	[HOSTILE_HCALL_USER] = "hcall-user",
+	[HOSTILE_IN32] = "in32",
+	[HOSTILE_MSR_SWEEP] = "msr-sweep",
+	[HOSTILE_HCALL_RESERVED] = "hcall-reserved",
+	[HOSTILE_COMPUTE] = "compute",
 };
 
 const char *cmdline_work_name(enum work_id w)

@@ -40,6 +40,13 @@ enum hostile_id {
 	HOSTILE_WILD,          /* write through a wild pointer (#PF report) */
 	HOSTILE_EFER_SVME,     /* clear EFER.SVME (bit 12), then exit (AMD) */
 	HOSTILE_BALLOON_ALIAS, /* INFLATE with the gfn array inside a listed page */
+	HOSTILE_HLT_CLI,       /* HLT with interrupts off (stop) */
+	HOSTILE_HLT_STI,       /* HLT with interrupts on, none armed (stop) */
+	HOSTILE_HCALL_USER,    /* hypercalls from ring 3: -EPERM */
+	HOSTILE_IN32,          /* IN EAX clears RAX 63:32, IN AL/AX do not */
+	HOSTILE_MSR_SWEEP,     /* RDMSR 0..0xfff, each must #GP */
+	HOSTILE_HCALL_RESERVED, /* buffers/gfns in the reserved hole; count 0 */
+	HOSTILE_COMPUTE,       /* fixed computation, no exits (fair slices) */
 	HOSTILE_COUNT
 };
 

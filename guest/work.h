@@ -58,6 +58,7 @@ int work_verify_all(struct work_ctx *c);
 int work_pt(struct work_ctx *c);
 int work_balloon(struct work_ctx *c);
 int work_hostile(struct work_ctx *c);
+int work_hostile_core(struct work_ctx *c); /* work_hostile_core.c */
 
 /* Balloon driver pieces idle uses (work_balloon.c). */
 int balloon_follow_target(struct work_ctx *c);

@@ -456,6 +456,14 @@ int work_hostile(struct work_ctx *c)
 				 : "+a"(a), "=b"(b), "+c"(cx), "=d"(d));
 		return not_stopped(c, "efer-svme");
 	}
+	case HOSTILE_HLT_CLI:
+	case HOSTILE_HLT_STI:
+	case HOSTILE_HCALL_USER:
+	case HOSTILE_IN32:
+	case HOSTILE_MSR_SWEEP:
+	case HOSTILE_HCALL_RESERVED:
+	case HOSTILE_COMPUTE:
+		return work_hostile_core(c);
 	case HOSTILE_NONE:
 	case HOSTILE_COUNT:
 		break;

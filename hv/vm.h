@@ -41,6 +41,7 @@ struct vcpu {
 	struct vm *vm;
 	struct guest_regs regs;
 	u64 cr0, cr3, cr4, efer;	/* guest view, updated at each exit */
+	u8 cpl;				/* privilege level at the exit (SS.DPL) */
 	struct vcpu_boot boot;
 	void *hw;			/* the backend's per-vCPU state */
 };
@@ -51,6 +52,10 @@ struct vm_stats {
 	u64 slat_drops;		/* SLAT subtrees thrown away (slat_drop=) */
 	u64 io_other;		/* I/O to ports nobody emulates */
 	u64 hypercalls;
+	u64 hypercalls_refused;	/* from CPL > 0: -EPERM */
+	u64 msr_refused;	/* RDMSR/WRMSR answered with #GP */
+	u64 late_ticks;		/* timer ticks that fired as a slice ended,
+				   taken so the next slice starts clean */
 	u64 slices;		/* times the scheduler picked this vCPU */
 	u64 preemptions;	/* slices ended by the timer */
 };

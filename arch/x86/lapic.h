@@ -19,6 +19,10 @@ int lapic_init(char *err, size_t errlen);
 
 /* Arms the one-shot timer to fire after us microseconds (0: disarm). */
 void lapic_timer_arm(u64 us);
+/* Disarms the timer and takes a tick that fired but is still pending,
+ * so none is left for the next slice; true if there was one that had not
+ * been seen through lapic_timer_fired(). */
+bool lapic_timer_stop(void);
 /* True (once) if the timer fired since the last call. */
 bool lapic_timer_fired(void);
 

@@ -244,6 +244,7 @@ static void sync_from_vmcb(struct vcpu *v)
 	v->cr3 = vmcb64_get(v, VMCB_CR3);
 	v->cr4 = vmcb64_get(v, VMCB_CR4);
 	v->efer = vmcb64_get(v, VMCB_EFER);
+	v->cpl = vmcb8_get(v, VMCB_CPL);
 }
 
 /* Instruction length: NRIP when the CPU saves it, else what we know. */

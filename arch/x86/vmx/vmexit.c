@@ -265,6 +265,8 @@ static void save_guest_state(struct vcpu *v, struct vmx_vcpu *hw)
 		 (vmcs_read(CR4_READ_SHADOW) & vmx.cr4_mask);
 	v->cr3 = vmcs_read(GUEST_CR3);
 	v->efer = vmcs_read(GUEST_IA32_EFER);
+	/* CPL is SS.DPL (SDM 24.4.1: the VMCS has no CPL field). */
+	v->cpl = (u8)((vmcs_read(GUEST_SS_AR_BYTES) >> AR_DPL_SHIFT) & 3);
 }
 
 static void prepare_entry(struct vcpu *v, struct vmx_vcpu *hw)
