@@ -45,7 +45,7 @@
 #define MSR_SWEEP_FIRST 0x0u
 #define MSR_SWEEP_COUNT 0x1000u
 
-#define COMPUTE_ROUNDS (UINT64_C(1) << 24)
+#define COMPUTE_ROUNDS (UINT64_C(1) << 23)
 
 /*
  * The assembly half.

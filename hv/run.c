@@ -162,8 +162,8 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		vm->line_len = 0;
 	}
 	print_exits(vm);
-	hv_log("%s scheduling: %llu slices, %llu ended by the timer, %llu "
-	       "late ticks discarded", vm->name,
+	hv_log("%s scheduling: %llu slices, %llu ended by the timer; late "
+	       "ticks discarded: %llu", vm->name,
 	       (unsigned long long)vm->stats.slices,
 	       (unsigned long long)vm->stats.preemptions,
 	       (unsigned long long)vm->stats.late_ticks);

@@ -20,6 +20,9 @@
 #   loader_fails=1         the UEFI loader, not the hypervisor, reports the
 #                          failure: it returns to the firmware, so the
 #                          emulator is stopped once the result line is seen
+#   check_log() { ... }    a check regexes cannot make (say, comparing two
+#                          counts): called with the log's path, it prints
+#                          why and returns non-zero when the scenario fails
 #
 # Every scenario must end with exactly one HV RESULT line and, unless the
 # loader failed, the emulator must stop by itself (the hypervisor's exit
@@ -167,6 +170,10 @@ run_one() {
 	for re in "${must_not[@]}"; do
 		grep -aEq -- "$re" "$log" && { fail "unexpected: $re"; return 1; }
 	done
+	if declare -F check_log > /dev/null; then
+		local why
+		why=$(check_log "$log") || { fail "check_log: $why"; return 1; }
+	fi
 	local x y
 	for x in "${interleaved[@]}"; do
 		for y in "${interleaved[@]}"; do
