@@ -6,6 +6,7 @@
 #   3. boot scenarios on QEMU/OVMF (SVM) and Bochs/GRUB (VMX)
 #   4. the same scenario's output on both backends, compared
 #   5. a scripted GDB session against QEMU
+#   6. no emulator outlives its script when the script is killed
 # Every check prints one PASS:/FAIL: line; a section that dies without
 # saying why counts as a failure of its own.
 set -uo pipefail
@@ -37,6 +38,7 @@ section "same output on SVM and VMX" scripts/compare-logs.sh vm-compare \
 	"$build/boot-tests/uefi-vm-compare/serial.txt" \
 	"$build/boot-tests/bochs-vm-compare/serial.txt"
 section "GDB session" scripts/gdb-test.sh
+section "emulators end with their scripts" scripts/emulator-kill-test.sh
 
 pass=$(grep -c '^PASS:' "$all")
 fail=$(grep -c '^FAIL:' "$all")
