@@ -59,6 +59,7 @@ enum hypercall_nr {
 #define MEMVISOR_ABI_VERSION 1
 
 /* Errors come back in RAX as negative Linux errno values. */
+#define HC_EPERM 1 /* a call from CPL > 0 (user mode) */
 #define HC_E2BIG 7 /* a gfn list longer than HC_GFN_MAX */
 #define HC_EFAULT 14
 #define HC_EINVAL 22

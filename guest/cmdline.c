@@ -94,6 +94,13 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_INVLPGA] = "invlpga",
 	[HOSTILE_CPUID_HIDDEN] = "cpuid-hidden",
 	[HOSTILE_HCALL_OTHER_VENDOR] = "hcall-other-vendor",
+	[HOSTILE_HLT_CLI] = "hlt-cli",
+	[HOSTILE_HLT_STI] = "hlt-sti",
+	[HOSTILE_HCALL_USER] = "hcall-user",
+	[HOSTILE_IN32] = "in32",
+	[HOSTILE_MSR_SWEEP] = "msr-sweep",
+	[HOSTILE_HCALL_RESERVED] = "hcall-reserved",
+	[HOSTILE_COMPUTE] = "compute",
 };
 
 const char *cmdline_work_name(enum work_id w)

@@ -59,6 +59,13 @@ enum hostile_id {
 	HOSTILE_INVLPGA,       /* AMD's INVLPGA: #UD (work_hostile_insn.c) */
 	HOSTILE_CPUID_HIDDEN,  /* CPUID shows no VMX, no SVM, no SVM leaf */
 	HOSTILE_HCALL_OTHER_VENDOR, /* VERSION via the other vendor's insn */
+	HOSTILE_HLT_CLI,       /* HLT with interrupts off (stop) */
+	HOSTILE_HLT_STI,       /* HLT with interrupts on, none armed (stop) */
+	HOSTILE_HCALL_USER,    /* hypercalls from ring 3: -EPERM */
+	HOSTILE_IN32,          /* IN EAX clears RAX 63:32, IN AL/AX do not */
+	HOSTILE_MSR_SWEEP,     /* RDMSR 0..0xfff, each must #GP */
+	HOSTILE_HCALL_RESERVED, /* buffers/gfns in the reserved hole; count 0 */
+	HOSTILE_COMPUTE,       /* fixed computation, no exits (fair slices) */
 	HOSTILE_COUNT
 };
 

@@ -1,6 +1,7 @@
 /*
- * desc.c - descriptor tables: the GDT the guest runs on after boot, a TSS
- * whose only job is the #DF stack, and the 256-entry IDT.
+ * desc.c - descriptor tables: the GDT the guest runs on after boot (kernel
+ * and user segments), a TSS for the #DF stack and the stack of interrupts
+ * from ring 3, and the 256-entry IDT.
  *
  * Only the 32 exception vectors are present.  The guest never enables
  * interrupts, so a hardware interrupt should not arrive; if one does, its
@@ -16,20 +17,22 @@
 
 #include "trap.h"
 
-#define KERNEL_CS 0x08
-#define KERNEL_DS 0x10
 #define TSS_SEL 0x18
 
 /* Segment descriptors (Intel SDM Vol. 3A, 3.4.5): flat, present, DPL 0,
  * accessed preset; code has L=1 (64-bit). */
 #define GDT_CODE64 0x00AF9B000000FFFFull
 #define GDT_DATA 0x00CF93000000FFFFull
+/* The same with DPL 3, for the hostile actions that run code in ring 3. */
+#define GDT_USER_CODE64 0x00AFFB000000FFFFull
+#define GDT_USER_DATA 0x00CFF3000000FFFFull
 #define GDT_TSS_TYPE 0x9ull /* available 64-bit TSS (SDM 8.2.3) */
 #define GDT_PRESENT (1ull << 47)
 
 /* IDT gate (SDM 6.14.1): present, DPL 0, 64-bit interrupt gate (type 0xE),
  * so IF is cleared on entry. */
 #define IDT_INTERRUPT_GATE 0x8E
+#define IDT_DPL_SHIFT 5
 #define DF_IST 1
 
 struct tss64 {
@@ -60,7 +63,7 @@ struct table_register {
 extern const uint64_t trap_stubs[32];
 extern char df_stack_top[];
 
-static uint64_t gdt[5] __attribute__((aligned(16)));
+static uint64_t gdt[7] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
@@ -74,13 +77,13 @@ static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
 	slot[1] = base >> 32;
 }
 
-static void set_gate(int vector, uint64_t handler, int ist)
+static void set_gate(int vector, uint64_t handler, int ist, int dpl)
 {
 	idt[vector] = (struct idt_gate){
 		.offset_low = (uint16_t)handler,
 		.selector = KERNEL_CS,
 		.ist = (uint8_t)ist,
-		.type_attr = IDT_INTERRUPT_GATE,
+		.type_attr = (uint8_t)(IDT_INTERRUPT_GATE | dpl << IDT_DPL_SHIFT),
 		.offset_mid = (uint16_t)(handler >> 16),
 		.offset_high = (uint32_t)(handler >> 32),
 	};
@@ -96,6 +99,8 @@ static void load_gdt(void)
 	tss.ist[DF_IST - 1] = (uint64_t)df_stack_top;
 	tss.iomap_base = sizeof(tss); /* no I/O bitmap */
 	set_tss_descriptor(&gdt[3], (uint64_t)&tss, sizeof(tss) - 1);
+	gdt[5] = GDT_USER_CODE64;
+	gdt[6] = GDT_USER_DATA;
 
 	/* CS can only be reloaded by a far transfer: push the new CS and a
 	 * return address, then LRETQ. */
@@ -119,7 +124,7 @@ static void load_idt(void)
 	struct table_register r = { sizeof(idt) - 1, (uint64_t)idt };
 
 	for (int v = 0; v < 32; v++)
-		set_gate(v, trap_stubs[v], v == VEC_DF ? DF_IST : 0);
+		set_gate(v, trap_stubs[v], v == VEC_DF ? DF_IST : 0, 0);
 	__asm__ volatile("lidt %0" : : "m"(r) : "memory");
 }
 
@@ -127,6 +132,25 @@ void desc_init(void)
 {
 	load_gdt();
 	load_idt();
+}
+
+void desc_set_kernel_stack(uint64_t rsp0)
+{
+	tss.rsp[0] = rsp0;
+}
+
+void desc_set_gate(int vector, uint64_t handler, int dpl)
+{
+	set_gate(vector, handler, 0, dpl);
+}
+
+void desc_reset_gate(int vector)
+{
+	if (vector < 32)
+		set_gate(vector, trap_stubs[vector], vector == VEC_DF ? DF_IST : 0,
+			 0);
+	else
+		idt[vector] = (struct idt_gate){ 0 };
 }
 
 void desc_triple_fault(void)

@@ -145,6 +145,7 @@ int64_t hc_memstat(uint64_t buf_gpa, uint64_t len)
 const char *hc_error_name(int64_t rc)
 {
 	switch (rc) {
+	case -HC_EPERM: return "-EPERM";
 	case -HC_E2BIG: return "-E2BIG";
 	case -HC_EFAULT: return "-EFAULT";
 	case -HC_EINVAL: return "-EINVAL";

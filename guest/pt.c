@@ -32,11 +32,13 @@ static uint64_t *table_at(const struct pt_space *s, uint64_t pa)
 	return (uint64_t *)(uintptr_t)(pa + s->phys_offset);
 }
 
-/* Returns the table below `entry`, creating it when `create` is set. */
+/* Returns the table below `entry`, creating it when `create` is set.  `user`
+ * (PTE_U or 0) is added to the entry: a user page needs U at every level. */
 static uint64_t *descend(struct pt_space *s, uint64_t *entry, int create,
-			 int *err)
+			 uint64_t user, int *err)
 {
 	if (*entry & PTE_P) {
+		*entry |= user;
 		if (*entry & PTE_PS) {
 			*err = PT_HUGE_IN_WAY;
 			return 0;
@@ -52,7 +54,7 @@ static uint64_t *descend(struct pt_space *s, uint64_t *entry, int create,
 		*err = PT_NO_MEMORY;
 		return 0;
 	}
-	*entry = pa | PTE_P | PTE_W;
+	*entry = pa | PTE_P | PTE_W | user;
 	return table_at(s, pa);
 }
 
@@ -67,7 +69,8 @@ int pt_map(struct pt_space *s, uint64_t va, uint64_t pa, uint64_t flags,
 	if ((va | pa) & (size - 1))
 		return PT_UNALIGNED;
 	for (int l = 4; l > level; l--) {
-		table = descend(s, &table[pt_index(va, l)], 1, &err);
+		table = descend(s, &table[pt_index(va, l)], 1, flags & PTE_U,
+				&err);
 		if (!table)
 			return err;
 	}
@@ -83,7 +86,7 @@ uint64_t pt_unmap(struct pt_space *s, uint64_t va)
 	int err;
 
 	for (int l = 4; l > 1; l--) {
-		table = descend(s, &table[pt_index(va, l)], 0, &err);
+		table = descend(s, &table[pt_index(va, l)], 0, 0, &err);
 		if (!table)
 			return 0;
 	}

@@ -460,6 +460,14 @@ int work_hostile(struct work_ctx *c)
 	case HOSTILE_CPUID_HIDDEN:
 	case HOSTILE_HCALL_OTHER_VENDOR:
 		return work_hostile_insn(c);
+	case HOSTILE_HLT_CLI:
+	case HOSTILE_HLT_STI:
+	case HOSTILE_HCALL_USER:
+	case HOSTILE_IN32:
+	case HOSTILE_MSR_SWEEP:
+	case HOSTILE_HCALL_RESERVED:
+	case HOSTILE_COMPUTE:
+		return work_hostile_core(c);
 	case HOSTILE_NONE:
 	case HOSTILE_COUNT:
 		break;

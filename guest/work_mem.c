@@ -10,7 +10,7 @@
  *            (content-based sharing)
  *   cow      writes into shared pages (copy-on-write breaks)
  *   hotcold  a small hot set and a large cold set (reclaim picks cold)
- *   idle     memory that sits still while the guest halts (ballooning)
+ *   idle     memory that sits still while the guest yields (ballooning)
  *   verify   everything again at the end (nothing lost to any mechanism)
  */
 #include "work.h"
@@ -176,10 +176,10 @@ int work_hotcold(struct work_ctx *c)
 static void idle_once(void)
 {
 	if (hv_present()) {
-		/* Under memvisor HLT exits to the hypervisor, which lets the
-		 * other VMs run and resumes us after it (IF=0 on purpose:
-		 * there is no interrupt to wait for). */
-		cpu_halt();
+		/* Give the CPU to the other VMs; we resume after the call.
+		 * Not HLT: no interrupt will ever come to end it (memvisor
+		 * stops a vCPU that halts with nothing to wake it). */
+		hc_yield();
 		return;
 	}
 	for (int i = 0; i < NATIVE_PAUSES_PER_HALT; i++)
@@ -195,7 +195,7 @@ int work_idle(struct work_ctx *c)
 
 	kprintf("idle: writing %lu pages, then %lu idle steps (%s)\n", pages,
 		c->cfg->halts,
-		hv_present() ? "HLT, following the balloon target"
+		hv_present() ? "YIELD, following the balloon target"
 			     : "PAUSE loop: no memvisor, and HLT with "
 			       "interrupts off would never wake");
 	work_fill(c, r, 0, pages);

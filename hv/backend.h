@@ -11,7 +11,8 @@
  *
  * Register contract: after vcpu_run() returns, vcpu->regs holds every
  * guest general register plus RIP, RSP and RFLAGS, and vcpu->cr0/cr3/cr4/
- * efer hold the guest's control state (read-only for the core).  Before
+ * efer and vcpu->cpl hold the guest's control state and privilege level
+ * (read-only for the core).  Before
  * the next entry the backend writes regs back, so the core changes guest
  * registers simply by writing vcpu->regs (e.g. RAX for a hypercall result,
  * RIP += exit->insn_len to skip the instruction).
@@ -71,7 +72,6 @@ struct vm_exit {
 				   per-code stats */
 	u32 insn_len;		/* length of the exiting instruction; 0 if the
 				   exit did not come from an instruction */
-	u8 cpl;			/* the guest's privilege level at the exit */
 	union {
 		struct {
 			u16 port;

@@ -227,7 +227,11 @@ static void handle_io(struct vm *vm, struct vm_exit *e)
 	val = port_io(vm, port, e->io.in, val);
 	if (vm->state == VM_DONE)
 		return;
-	if (e->io.in)
+	/* As any register write: IN AL/AX keep the rest of RAX, IN EAX
+	 * zero-extends into bits 63:32 (SDM 3.4.1.1). */
+	if (e->io.in && e->io.size == 4)
+		r->rax = val;
+	else if (e->io.in)
 		r->rax = (r->rax & ~(u64)mask) | (val & mask);
 	skip_insn(&vm->vcpu, e);
 }
@@ -325,14 +329,14 @@ static void handle_string_io(struct vm *vm, struct vm_exit *e)
 		u32 val = 0;
 		if (!(v->efer & EFER_LMA))
 			la = (u32)la;	/* linear addresses are 32-bit */
-		if (!in && !string_io_copy(v, la, &val, size, false, e->cpl,
+		if (!in && !string_io_copy(v, la, &val, size, false, vm->vcpu.cpl,
 					   &bad))
 			goto fault;
 		if (in)
 			val = port_io(vm, e->io.port, true, 0) & mask;
 		else
 			port_io(vm, e->io.port, false, val & mask);
-		if (in && !string_io_copy(v, la, &val, size, true, e->cpl, &bad))
+		if (in && !string_io_copy(v, la, &val, size, true, vm->vcpu.cpl, &bad))
 			goto fault;
 		addr_update(index, step, as);
 		if (e->io.rep)
@@ -408,13 +412,24 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 	}
 }
 
+/*
+ * The backends pass IA32_EFER (and VMX also FS/GS base) through; any other
+ * MSR the guest touches is refused with #GP, as on a CPU that lacks it.
+ * The first MSR_LOG_MAX refusals of a VM are logged one by one, the rest
+ * only counted (vm_finish prints the count), so that a guest sweeping the
+ * MSR space cannot flood the console.
+ */
 static void handle_msr(struct vm *vm, struct vm_exit *e, bool write)
 {
-	/* The backends pass IA32_EFER through; any other MSR the guest
-	 * touches is refused with #GP, as on a CPU that lacks it. */
-	hv_log("%s: %s of MSR 0x%x at RIP 0x%llx: injecting #GP", vm->name,
-	       write ? "WRMSR" : "RDMSR", e->msr.index,
-	       (unsigned long long)vm->vcpu.regs.rip);
+	u64 n = ++vm->stats.msr_refused;
+
+	if (n <= MSR_LOG_MAX)
+		hv_log("%s: %s of MSR 0x%x at RIP 0x%llx: injecting #GP",
+		       vm->name, write ? "WRMSR" : "RDMSR", e->msr.index,
+		       (unsigned long long)vm->vcpu.regs.rip);
+	if (n == MSR_LOG_MAX + 1)
+		hv_log("%s: further MSR refusals not shown (counted; the total "
+		       "when the VM ends)", vm->name);
 	backend->inject_exception(&vm->vcpu, VEC_GP, true, 0);
 }
 
@@ -438,7 +453,7 @@ static void handle_xsetbv(struct vm *vm, struct vm_exit *e)
 		backend->inject_exception(v, VEC_UD, false, 0);
 		return;
 	}
-	if (e->cpl != 0)
+	if (vm->vcpu.cpl != 0)
 		bad = "CPL is not 0";
 	else if (xcr != 0)
 		bad = "no such XCR";
@@ -474,6 +489,29 @@ static void handle_host_nmi(struct vm *vm)
 						   "counted" : "");
 }
 
+/*
+ * HLT waits for an interrupt.  memvisor delivers none to guests yet (no
+ * virtual interrupt controller or timer), so nothing can ever wake a
+ * halted vCPU, whatever its RFLAGS.IF: the halt is the end of it, and it is
+ * stopped at once, with where it halted (a guest that wants to give the
+ * CPU away calls YIELD).  When virtual timer interrupts arrive, a HLT with
+ * IF=1 and a timer armed becomes a real wait: the vCPU sleeps until its
+ * next tick; with IF=0 (and no NMI source) it stays the end.
+ */
+static void handle_hlt(struct vm *vm)
+{
+	struct vcpu *v = &vm->vcpu;
+
+	if (!(v->regs.rflags & RFLAGS_IF))
+		vm_stop(vm, "HLT with interrupts disabled at RIP 0x%llx: nothing "
+			"can ever wake it; stopped",
+			(unsigned long long)v->regs.rip);
+	else
+		vm_stop(vm, "HLT at RIP 0x%llx with interrupts enabled, but no "
+			"virtual interrupt source is armed: nothing can ever "
+			"wake it; stopped", (unsigned long long)v->regs.rip);
+}
+
 static void handle_extint(void)
 {
 	/* Let the pending physical interrupt be taken by our own IDT. */
@@ -493,10 +531,7 @@ void exit_handle(struct vm *vm, struct vm_exit *e)
 		handle_io(vm, e);
 		break;
 	case EXIT_HLT:
-		/* No virtual interrupts to wait for: HLT is a yield (guest
-		 * ABI); the guest resumes after it in its next slice. */
-		skip_insn(v, e);
-		vm->yielded = true;
+		handle_hlt(vm);
 		break;
 	case EXIT_HYPERCALL:
 		hypercall_handle(vm);

@@ -7,6 +7,9 @@
 
 extern const struct backend_ops *backend;
 
+/* Refused MSR accesses logged one by one per VM; the rest are counted. */
+#define MSR_LOG_MAX 8
+
 void exit_handle(struct vm *vm, struct vm_exit *e);
 const char *exit_reason_name(enum exit_reason r);
 /* Stops a VM that broke the rules; the line says what and where. */

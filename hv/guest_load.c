@@ -45,8 +45,6 @@
 #define MB_MEM_RESERVED 2
 
 #define MBI_GPA 0x7000ull
-#define LEGACY_HOLE_START 0xa0000ull
-#define LEGACY_HOLE_END 0x100000ull
 
 struct mb_header {
 	u32 magic, flags, checksum;

@@ -6,7 +6,11 @@
  * nothing the guest changes in between (or that the call itself changes,
  * such as a gfn list inside a page it balloons) can alter what was checked.
  * Every argument is checked before any state changes, so a failing call
- * changes nothing (guest ABI).  Duplicates in a gfn list are found by
+ * changes nothing (guest ABI).  Only the guest's kernel may call: a call
+ * from CPL > 0 is refused with -EPERM before any argument is looked at
+ * (KVM does the same), so a user program cannot hand its kernel's pages
+ * to the balloon.  "RAM" for a buffer or a gfn is what the guest's memory
+ * map calls RAM (vm_in_ram): the reserved legacy hole is not.  Duplicates in a gfn list are found by
  * marking the p2m entries (P2M_MARK) during the check and clearing exactly
  * those marks afterwards.
  */
@@ -21,8 +25,9 @@
 static u64 gfns[HC_GFN_MAX];
 
 /*
- * Copies a gfn list into gfns[] and checks it: every gfn in RAM, none
- * twice, each ballooned (deflate) or not (inflate).  0 or -errno.
+ * Copies a gfn list into gfns[] and checks it: every gfn in RAM (by the
+ * memory map), none twice, each ballooned (deflate) or not (inflate).
+ * 0 or -errno.
  */
 static s64 copy_gfn_list(struct vm *vm, u64 gpa, u64 count, bool ballooned)
 {
@@ -37,7 +42,8 @@ static s64 copy_gfn_list(struct vm *vm, u64 gpa, u64 count, bool ballooned)
 	vm_read_phys(vm, gpa, gfns, count * sizeof(u64));
 	for (k = 0; k < count; k++) {
 		u64 g = gfns[k];
-		if (g >= vm->npages || p2m_marked(p, g) ||
+		if (g >= vm->npages || !vm_in_ram(vm, g * PAGE_SIZE, PAGE_SIZE) ||
+		    p2m_marked(p, g) ||
 		    (p2m_state(p, g) == P2M_BALLOONED) != ballooned) {
 			rc = -HC_EINVAL;
 			break;
@@ -97,6 +103,11 @@ void hypercall_handle(struct vm *vm)
 	s64 rc;
 
 	vm->stats.hypercalls++;
+	if (vm->vcpu.cpl != 0) {
+		vm->stats.hypercalls_refused++;
+		r->rax = (u64)-HC_EPERM;
+		return;
+	}
 	switch (r->rax) {
 	case HC_VERSION:
 		rc = HYPERCALL_ABI_VERSION;

@@ -23,6 +23,7 @@ enum hypercall {
 #define HC_EFAULT 14
 #define HC_ENOMEM 12
 #define HC_E2BIG 7
+#define HC_EPERM 1	/* a call from CPL > 0 */
 
 /* Most gfns one BALLOON_INFLATE/DEFLATE takes: the list is copied into the
  * hypervisor in one piece (4 KiB), and one exit does bounded work. */

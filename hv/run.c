@@ -164,9 +164,19 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		vm->line_len = 0;
 	}
 	print_exits(vm);
-	hv_log("%s scheduling: %llu slices, %llu ended by the timer", vm->name,
+	hv_log("%s scheduling: %llu slices, %llu ended by the timer; late "
+	       "ticks discarded: %llu", vm->name,
 	       (unsigned long long)vm->stats.slices,
-	       (unsigned long long)vm->stats.preemptions);
+	       (unsigned long long)vm->stats.preemptions,
+	       (unsigned long long)vm->stats.late_ticks);
+	if (vm->stats.msr_refused > MSR_LOG_MAX)
+		hv_log("%s: %llu MSR accesses refused with #GP in all (the "
+		       "first %d shown)", vm->name,
+		       (unsigned long long)vm->stats.msr_refused, MSR_LOG_MAX);
+	if (vm->stats.hypercalls_refused)
+		hv_log("%s: %llu hypercalls from CPL > 0 refused with -EPERM",
+		       vm->name,
+		       (unsigned long long)vm->stats.hypercalls_refused);
 	hv_log("%s memory: %llu MiB RAM; %llu pages resident (loaded %llu, "
 	       "demand-zero %llu, by the hypervisor %llu), %llu ballooned",
 	       vm->name, (unsigned long long)(vm->mem_bytes / MiB),
@@ -346,8 +356,10 @@ static void run_slice(struct vm *vm, u64 slice_us, bool host_nmi)
 			break;
 		}
 	}
-	lapic_timer_arm(0);
-	lapic_timer_fired();	/* a late tick belongs to no one */
+	/* A tick that fired as the slice ended (say during the exit that
+	 * yielded) belongs to no one: it must not cut the next slice short. */
+	if (lapic_timer_stop())
+		vm->stats.late_ticks++;
 }
 
 /*

@@ -44,6 +44,7 @@ struct vcpu {
 	u64 xcr0;			/* the guest's XCR0 (arch/x86/xstate.c) */
 	u64 xsave_pa;			/* its x87/SSE/AVX registers while
 					   another vCPU runs */
+	u8 cpl;				/* privilege level at the exit (SS.DPL) */
 	struct vcpu_boot boot;
 	void *hw;			/* the backend's per-vCPU state */
 };
@@ -54,6 +55,10 @@ struct vm_stats {
 	u64 slat_drops;		/* SLAT subtrees thrown away (slat_drop=) */
 	u64 io_other;		/* I/O to ports nobody emulates */
 	u64 hypercalls;
+	u64 hypercalls_refused;	/* from CPL > 0: -EPERM */
+	u64 msr_refused;	/* RDMSR/WRMSR answered with #GP */
+	u64 late_ticks;		/* timer ticks that fired as a slice ended,
+				   taken so the next slice starts clean */
 	u64 slices;		/* times the scheduler picked this vCPU */
 	u64 preemptions;	/* slices ended by the timer */
 };

@@ -36,10 +36,24 @@ int vm_write_phys(struct vm *vm, u64 gpa, const void *src, u64 len);
  * outside. */
 int vm_read_phys(struct vm *vm, u64 gpa, void *dst, u64 len);
 
-/* True if [gpa, gpa+len) lies inside the VM's RAM. */
+/* The PC's legacy VGA/BIOS hole, which the guest's memory map reports as
+ * reserved (hv/guest_load.c).  The p2m backs it like RAM, so a guest that
+ * touches it anyway is not stopped. */
+#define LEGACY_HOLE_START 0xa0000ull
+#define LEGACY_HOLE_END 0x100000ull
+
+/*
+ * True if [gpa, gpa+len) is RAM as the guest's memory map describes it:
+ * inside [0, size) and clear of the reserved legacy hole.  Hypercalls take
+ * only such buffers and gfns (docs/guest-abi.md, "Buffers"): what the map
+ * calls reserved is not the guest's to hand over, even if it is backed.
+ */
 static inline bool vm_in_ram(const struct vm *vm, u64 gpa, u64 len)
 {
-	return gpa <= vm->mem_bytes && len <= vm->mem_bytes - gpa;
+	if (gpa > vm->mem_bytes || len > vm->mem_bytes - gpa)
+		return false;
+	return !len || gpa + len <= LEGACY_HOLE_START ||
+	       gpa >= LEGACY_HOLE_END;
 }
 
 /*

@@ -20,10 +20,17 @@
 #   loader_fails=1         the UEFI loader, not the hypervisor, reports the
 #                          failure: it returns to the firmware, so the
 #                          emulator is stopped once the result line is seen
+#   check_log() { ... }    a check regexes cannot make (say, comparing two
+#                          counts): called with the log's path, it prints
+#                          why and returns non-zero when the scenario fails
 #
 # Every scenario must end with exactly one HV RESULT line and, unless the
 # loader failed, the emulator must stop by itself (the hypervisor's exit
 # path is part of what is tested).  Logs stay in build/boot-tests/NAME/.
+#
+# No emulator outlives the runner: killed (a caller's timeout, Ctrl-C), it
+# ends every scenario still running, and each scenario ends its run script,
+# which ends its emulator (run-qemu.sh, run-bochs.sh).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,6 +100,7 @@ run_one() {
 			> "$dir/emulator.log" 2>&1 &
 	fi
 	pid=$!
+	trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 143' TERM INT HUP
 
 	# Wait for the result line, the emulator's end, or the timeout.
 	local seen=0 self_exit=0
@@ -118,10 +126,10 @@ run_one() {
 			sleep 0.1
 		done
 	fi
-	pkill -P "$pid" 2>/dev/null	# the emulator first, then its script
-	kill "$pid" 2>/dev/null
+	kill "$pid" 2>/dev/null	# the script ends its emulator, and waits
 	wait "$pid" 2>/dev/null
 	status=$?
+	trap - TERM INT HUP
 
 	# The log as text: no CRs, no terminal escape sequences from OVMF.
 	# After a loader failure the firmware goes on to its next boot option
@@ -167,6 +175,10 @@ run_one() {
 	for re in "${must_not[@]}"; do
 		grep -aEq -- "$re" "$log" && { fail "unexpected: $re"; return 1; }
 	done
+	if declare -F check_log > /dev/null; then
+		local why
+		why=$(check_log "$log") || { fail "check_log: $why"; return 1; }
+	fi
 	local x y
 	for x in "${interleaved[@]}"; do
 		for y in "${interleaved[@]}"; do
@@ -189,6 +201,17 @@ run_one() {
 pass=0 fail=0
 running=0
 declare -A pids=()
+stop_all() {
+	local p
+	for p in "${!pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait
+	exit "$1"
+}
+trap 'stop_all 143' TERM
+trap 'stop_all 130' INT
+trap 'stop_all 129' HUP
 report() {
 	local name=$1
 	cat "$build/boot-tests/$name/report"

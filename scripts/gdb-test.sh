@@ -19,6 +19,10 @@ printf '# gdb test: default configuration\n' > "$dir/hv.cfg"
 GDB=1 GDB_PORT=$port SERIAL=$dir/serial.log timeout 120 \
 	"$top/scripts/run-qemu.sh" "$dir/esp.img" > "$dir/qemu.log" 2>&1 &
 qemu=$!
+# Killed half-way, end QEMU too (timeout passes the signal on to
+# run-qemu.sh, which ends QEMU).
+trap '[ -n "$qemu" ] && kill "$qemu" 2>/dev/null; wait' EXIT
+trap 'exit 143' TERM INT HUP
 
 # GDB retries the connection until QEMU listens (tcp connect-timeout).
 timeout 120 gdb -batch -nx \
@@ -36,6 +40,7 @@ timeout 120 gdb -batch -nx \
 	> "$dir/gdb.log" 2>&1
 wait $qemu
 qemu_status=$?
+qemu=
 tr -d '\r' < "$dir/serial.log" > "$dir/serial.txt" 2>/dev/null
 
 check() {	# name, regex, file

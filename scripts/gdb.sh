@@ -11,7 +11,9 @@ log=$(dirname "$elf")/gdb-serial.log
 : > "$log"
 GDB=1 GDB_PORT=$port SERIAL=$log "$(dirname "$0")/run-qemu.sh" "$esp" &
 qemu=$!
-trap 'kill $qemu 2>/dev/null || true' EXIT
+# run-qemu.sh ends QEMU when it is killed.
+trap 'kill $qemu 2>/dev/null || true; wait $qemu 2>/dev/null || true' EXIT
+trap 'exit 143' TERM HUP
 echo "gdb.sh: QEMU is halted at reset; serial output: tail -f $log"
 gdb -nx -q \
 	-ex 'set tcp connect-timeout 30' \

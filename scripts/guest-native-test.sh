@@ -262,6 +262,26 @@ scenario_cr_regs() {
 	expect_pass
 	expect_line '^cr8-spin: SKIP needs memvisor'
 	report cr8-spin
+# The core's hostile actions natively: in32 and compute run and pass (the
+# width of IN is the CPU's business); those that need memvisor skip, and
+# hlt-cli skips instead of halting forever.
+scenario_core_actions() {
+	boot_guest in32 "hostile=in32"
+	expect_pass
+	expect_line '^hostile: IN EAX from port 0x220 with RAX 0x3333333355555555: RAX 0x00000000'
+	expect_line '^hostile: in32: every IN wrote exactly its operand'
+	report in32
+	boot_guest compute "hostile=compute"
+	expect_pass
+	expect_line '^hostile: compute: done, result 0x[0-9a-f]{16}$'
+	report compute
+	local a
+	for a in hlt-cli hcall-user msr-sweep hcall-reserved; do
+		boot_guest "$a" "hostile=$a"
+		expect_pass
+		expect_line "^$a: SKIP needs memvisor"
+		report "$a"
+	done
 }
 
 # The negative test: one flipped byte must be caught, and reported at the
@@ -376,6 +396,7 @@ main() {
 	scenario_volatile_corrupt
 	scenario_no_memvisor
 	scenario_no_memvisor_alias
+	scenario_core_actions
 	scenario_corrupt
 	scenario_bad_cmdline
 	scenario_exception

@@ -12,6 +12,11 @@
 # Exit status: 0 when memvisor printed HV RESULT: PASS, 1 for FAIL, 2 when
 # no result line appeared.  Bochs's own exit status says nothing about the
 # run (the shutdown port ends it with status 1), so the serial log decides.
+#
+# Bochs never outlives this script: it runs as a child that every exit path
+# (a signal included: a caller's timeout, Ctrl-C) ends and waits for, before
+# the work folder it reads is deleted.  Bochs's debugger catches SIGINT, so
+# it is ended with SIGTERM, and SIGKILL if that is not enough.
 set -euo pipefail
 
 iso=${1:?usage: run-bochs.sh ISO}
@@ -19,8 +24,24 @@ for f in /usr/share/bochs/BIOS-bochs-latest /usr/share/vgabios/vgabios.bin; do
 	[ -r "$f" ] || { echo "run-bochs.sh: $f missing: run scripts/deps.sh" >&2; exit 2; }
 done
 
+bochs_pid=
 work=$(mktemp -d /tmp/memvisor-bochs.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+cleanup() {
+	if [ -n "$bochs_pid" ]; then
+		kill "$bochs_pid" 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$bochs_pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL "$bochs_pid" 2>/dev/null || true
+		wait "$bochs_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 serial=${SERIAL:-$work/serial.log}
 log=${BOCHS_LOG:-$(dirname "$serial")/bochs.log}
 : > "$serial"
@@ -50,7 +71,10 @@ show=0
 if [ "$show" = 1 ]; then
 	tail -n +1 -f "$serial" --pid=$$ 2>/dev/null &
 fi
-bochs -q -f "$work/bochsrc" -rc "$work/debugger.rc" < /dev/null > "$work/term.out" 2>&1 || true
+bochs -q -f "$work/bochsrc" -rc "$work/debugger.rc" < /dev/null > "$work/term.out" 2>&1 &
+bochs_pid=$!
+wait "$bochs_pid" || true
+bochs_pid=
 sleep 0.2
 if grep -q '^HV RESULT: PASS' <(tr -d '\r' < "$serial"); then
 	exit 0

@@ -14,6 +14,9 @@
 # isa-debug-exit: QEMU status 33), 1 for FAIL (0x11: status 35), 2 when QEMU
 # ended any other way (reset, power-off, a QEMU error), or the status of a
 # signal that killed it (e.g. 124 from a caller's timeout).
+#
+# QEMU never outlives this script: it runs as a child that every exit path
+# (a signal included: a caller's timeout, Ctrl-C) ends and waits for.
 set -euo pipefail
 
 esp=${1:?usage: run-qemu.sh ESP.img [qemu args...]}
@@ -24,8 +27,19 @@ for f in "$ovmf_code" "$ovmf_vars"; do
 	[ -r "$f" ] || { echo "run-qemu.sh: $f missing: run scripts/deps.sh" >&2; exit 2; }
 done
 
+qemu=
 vars=$(mktemp /tmp/memvisor-vars.XXXXXX)
-trap 'rm -f "$vars"' EXIT
+cleanup() {
+	if [ -n "$qemu" ]; then
+		kill "$qemu" 2>/dev/null || true
+		wait "$qemu" 2>/dev/null || true
+	fi
+	rm -f "$vars"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 cp "$ovmf_vars" "$vars"
 
 args=(
@@ -49,8 +63,13 @@ else
 	args+=(-serial stdio)
 fi
 
+# In the background (stdin kept: -serial stdio reads it) so that a signal
+# to this script runs its trap at once instead of after QEMU ends.
 status=0
-qemu-system-x86_64 "${args[@]}" "$@" || status=$?
+qemu-system-x86_64 "${args[@]}" "$@" <&0 &
+qemu=$!
+wait "$qemu" || status=$?
+qemu=
 case $status in
 33) exit 0 ;;
 35) exit 1 ;;

@@ -7,6 +7,7 @@
 #   4. the same scenario's output on both backends, compared
 #   5. a scripted GDB session against QEMU
 #   6. docs/guest-abi.md's tables against the code and the scenarios
+#   7. no emulator outlives its script when the script is killed
 # Every check prints one PASS:/FAIL: line; a section that dies without
 # saying why counts as a failure of its own.
 set -uo pipefail
@@ -39,6 +40,7 @@ section "same output on SVM and VMX" scripts/compare-logs.sh vm-compare \
 	"$build/boot-tests/bochs-vm-compare/serial.txt"
 section "GDB session" scripts/gdb-test.sh
 section "guest ABI tables" scripts/check-emulates.sh
+section "emulators end with their scripts" scripts/emulator-kill-test.sh
 
 pass=$(grep -c '^PASS:' "$all")
 fail=$(grep -c '^FAIL:' "$all")

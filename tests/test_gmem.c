@@ -549,7 +549,10 @@ static s64 model_balloon(int v, u64 gpa, u64 count, bool inflate, u64 *list)
 	s64 rc = (s64)count;
 	for (u64 k = 0; k < count; k++) {
 		u64 g = list[k];
+		/* RAM to a hypercall is what the memory map calls RAM: not
+		 * the legacy hole (hv/vmmem.h, vm_in_ram). */
 		if (g >= m->npages || seen[g] ||
+		    !vm_in_ram(vm, g * PAGE_SIZE, PAGE_SIZE) ||
 		    (m->st[g] == M_BALLOONED) != !inflate) {
 			rc = -HC_EINVAL;
 			break;

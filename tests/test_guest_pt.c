@@ -80,6 +80,28 @@ TEST(pt_map_then_walk_4k)
 	free(m.mem);
 }
 
+/* A user page needs U at every level (SDM 4.6.1); a supervisor page
+ * mapped first under the same tables keeps its own leaf's U=0. */
+TEST(pt_user_leaf_sets_u_on_every_level)
+{
+	struct fake_mem m;
+	struct pt_space s = make_space(&m);
+	struct pt_walk w;
+	uint64_t old;
+
+	CHECK_EQ(pt_map(&s, 0x400000, 0x1000, PTE_W, 1, &old), PT_OK);
+	CHECK_EQ(pt_walk(&s, 0x400000, &w), 1);
+	for (int l = 0; l < 4; l++)
+		CHECK_EQ(w.entry[l] & PTE_U, 0);
+	CHECK_EQ(pt_map(&s, 0x401000, 0x2000, PTE_U, 1, &old), PT_OK);
+	CHECK_EQ(pt_walk(&s, 0x401000, &w), 1);
+	for (int l = 0; l < 4; l++)
+		CHECK_EQ(w.entry[l] & PTE_U, PTE_U);
+	CHECK_EQ(pt_walk(&s, 0x400000, &w), 1);
+	CHECK_EQ(w.entry[3] & PTE_U, 0);
+	free(m.mem);
+}
+
 TEST(pt_neighbours_share_tables)
 {
 	struct fake_mem m;

@@ -197,6 +197,20 @@ void lapic_self_nmi(void)
 		;
 }
 
+/*
+ * Writing 0 to the initial count stops the countdown, but a tick that has
+ * already fired stays pending in the IRR while the hypervisor runs with
+ * IF=0: left there, it would exit the next guest at its first entry and
+ * end that slice after one exit.  So take it now, in the same window the
+ * core opens after an external-interrupt exit, and forget it.
+ */
+bool lapic_timer_stop(void)
+{
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	__asm__ volatile("sti; nop; cli" ::: "memory");
+	return lapic_timer_fired();
+}
+
 bool lapic_timer_fired(void)
 {
 	bool f = fired;

@@ -22,6 +22,10 @@ void lapic_timer_arm(u64 us);
 /* Sends this CPU an NMI through the ICR (selftest=host-nmi).  It arrives
  * at once unless NMIs are blocked (SVM: GIF = 0; inside an NMI handler). */
 void lapic_self_nmi(void);
+/* Disarms the timer and takes a tick that fired but is still pending,
+ * so none is left for the next slice; true if there was one that had not
+ * been seen through lapic_timer_fired(). */
+bool lapic_timer_stop(void);
 /* True (once) if the timer fired since the last call. */
 bool lapic_timer_fired(void);
 

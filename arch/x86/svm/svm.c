@@ -299,6 +299,7 @@ static void sync_from_vmcb(struct vcpu *v)
 	v->cr3 = vmcb64_get(v, VMCB_CR3);
 	v->cr4 = vmcb64_get(v, VMCB_CR4);
 	v->efer = vmcb64_get(v, VMCB_EFER);
+	v->cpl = vmcb8_get(v, VMCB_CPL);
 }
 
 /* Instruction length: NRIP when the CPU saves it, else what we know. */
@@ -515,8 +516,7 @@ static bool decode_exit(struct vcpu *v, struct vm_exit *e)
 	 */
 	if ((u32)code == (u32)VMEXIT_INVALID)
 		code = VMEXIT_INVALID;
-	*e = (struct vm_exit){ .reason = EXIT_UNHANDLED, .raw = code,
-			       .cpl = vmcb8_get(v, VMCB_CPL) };
+	*e = (struct vm_exit){ .reason = EXIT_UNHANDLED, .raw = code };
 	switch (code) {
 	case VMEXIT_CPUID:
 		e->reason = EXIT_CPUID;

@@ -285,6 +285,8 @@ static void save_guest_state(struct vcpu *v, struct vmx_vcpu *hw)
 		 (vmcs_read(CR4_READ_SHADOW) & vmx.cr4_mask);
 	v->cr3 = vmcs_read(GUEST_CR3);
 	v->efer = vmcs_read(GUEST_IA32_EFER);
+	/* CPL is SS.DPL (SDM 24.4.1: the VMCS has no CPL field). */
+	v->cpl = (u8)((vmcs_read(GUEST_SS_AR_BYTES) >> AR_DPL_SHIFT) & 3);
 }
 
 static void prepare_entry(struct vcpu *v, struct vmx_vcpu *hw)
@@ -382,8 +384,6 @@ static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
 	u64 qual;
 
 	exit->raw = basic;
-	/* CPL is SS.DPL (SDM 24.4.1). */
-	exit->cpl = (u8)((vmcs_read(GUEST_SS_AR_BYTES) >> AR_DPL_SHIFT) & 3);
 	switch (basic) {
 	case VMX_EXIT_CPUID:
 		exit->reason = EXIT_CPUID;
