@@ -154,6 +154,7 @@ int work_volatile(struct work_ctx *c)
 	uint64_t faults = work_faults();
 	int hv = hv_present();
 	int64_t before = hv ? read_shared("volatile") : 0;
+	uint64_t cow_before = memstat_buf[MEMSTAT_COW_BREAKS];
 	struct region *still = work_new_region("still", n, TAG_STILL);
 	struct region *vol = work_new_region("volatile", n, TAG_VOLATILE);
 
@@ -183,6 +184,9 @@ int work_volatile(struct work_ctx *c)
 	kprintf("volatile: %lu pages rewritten %lu times, %lu still pages; "
 		"verified %lu bytes",
 		n, rounds, n, 2 * n * PAGE);
+	if (hv)	/* how often a rewrite found its page merged */
+		kprintf("; memvisor counted %lu copy-on-write breaks",
+			memstat_buf[MEMSTAT_COW_BREAKS] - cow_before);
 	print_shared_change(before, after);
 	print_populated("volatile", 2 * n, work_faults() - faults);
 	return WORK_PASS;

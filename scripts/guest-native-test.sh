@@ -262,6 +262,8 @@ scenario_cr_regs() {
 	expect_pass
 	expect_line '^cr8-spin: SKIP needs memvisor'
 	report cr8-spin
+}
+
 # The core's hostile actions natively: in32 and compute run and pass (the
 # width of IN is the CPU's business); those that need memvisor skip, and
 # hlt-cli skips instead of halting forever.
