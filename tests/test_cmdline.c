@@ -591,3 +591,45 @@ TEST(config_vm_expect)
 		 -1);
 	CHECK_STR(err, "vm0: 'expect' given twice");
 }
+
+/* Sharing's keys: defaults, values, and every bad value named with its
+ * key. */
+TEST(config_share_keys)
+{
+	struct hv_config cfg;
+	char err[160];
+
+	CHECK_EQ(config_parse(&cfg, "vm=a", err, sizeof(err)), 0);
+	CHECK(cfg.share);
+	CHECK_EQ(cfg.share_scan, CONFIG_DEFAULT_SHARE_SCAN);
+	CHECK_EQ(cfg.share_oracle, 0);
+	CHECK_EQ(cfg.vms[0].share_group, 0);
+	CHECK_EQ(config_parse(&cfg, "share=off share_scan=65536 share_oracle=1 "
+			      "vm=a,share_group=255 vm=b,share_group=7",
+			      err, sizeof(err)), 0);
+	CHECK(!cfg.share);
+	CHECK_EQ(cfg.share_scan, 65536);
+	CHECK_EQ(cfg.share_oracle, 1);
+	CHECK_EQ(cfg.vms[0].share_group, 255);
+	CHECK_EQ(cfg.vms[1].share_group, 7);
+
+	CHECK_EQ(config_parse(&cfg, "share=maybe", err, sizeof(err)), -1);
+	CHECK_STR(err, "share: 'maybe' is neither 'on' nor 'off'");
+	CHECK_EQ(config_parse(&cfg, "share_scan=0", err, sizeof(err)), -1);
+	CHECK_STR(err, "share_scan: '0' is not a number from 1 to 65536");
+	CHECK_EQ(config_parse(&cfg, "share_scan=65537", err, sizeof(err)), -1);
+	CHECK_STR(err, "share_scan: '65537' is not a number from 1 to 65536");
+	CHECK_EQ(config_parse(&cfg, "share_oracle=2", err, sizeof(err)), -1);
+	CHECK_STR(err, "share_oracle: '2' is not a number from 0 to 1");
+	CHECK_EQ(config_parse(&cfg, "vm=a,share_group=256", err, sizeof(err)),
+		 -1);
+	CHECK_STR(err, "vm0: bad share_group '256' (want 0-255)");
+	CHECK_EQ(config_parse(&cfg, "vm=a,share_group=x", err, sizeof(err)),
+		 -1);
+	CHECK_STR(err, "vm0: bad share_group 'x' (want 0-255)");
+	CHECK_EQ(config_parse(&cfg, "vm=a,share_group=1,share_group=2", err,
+			      sizeof(err)), -1);
+	CHECK_STR(err, "vm0: 'share_group' given twice");
+	CHECK_EQ(config_parse(&cfg, "share=on share=off", err, sizeof(err)), -1);
+	CHECK_STR(err, "key 'share' given twice");
+}
