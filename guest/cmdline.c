@@ -101,6 +101,7 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_MSR_SWEEP] = "msr-sweep",
 	[HOSTILE_HCALL_RESERVED] = "hcall-reserved",
 	[HOSTILE_COMPUTE] = "compute",
+	[HOSTILE_COW_STORM] = "cow-storm",
 };
 
 const char *cmdline_work_name(enum work_id w)

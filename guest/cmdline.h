@@ -66,6 +66,7 @@ enum hostile_id {
 	HOSTILE_MSR_SWEEP,     /* RDMSR 0..0xfff, each must #GP */
 	HOSTILE_HCALL_RESERVED, /* buffers/gfns in the reserved hole; count 0 */
 	HOSTILE_COMPUTE,       /* fixed computation, no exits (fair slices) */
+	HOSTILE_COW_STORM,     /* store into merged dup pages, again and again */
 	HOSTILE_COUNT
 };
 

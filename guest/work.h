@@ -52,6 +52,7 @@ int work_run(enum work_id w, struct work_ctx *c);
 int work_touch(struct work_ctx *c);
 int work_dup(struct work_ctx *c);
 int work_cow(struct work_ctx *c);
+int work_cow_storm(struct work_ctx *c);	/* hostile=cow-storm */
 int work_hotcold(struct work_ctx *c);
 int work_idle(struct work_ctx *c);
 int work_verify_all(struct work_ctx *c);

@@ -468,6 +468,8 @@ int work_hostile(struct work_ctx *c)
 	case HOSTILE_HCALL_RESERVED:
 	case HOSTILE_COMPUTE:
 		return work_hostile_core(c);
+	case HOSTILE_COW_STORM:
+		return work_cow_storm(c);
 	case HOSTILE_NONE:
 	case HOSTILE_COUNT:
 		break;

@@ -140,6 +140,42 @@ int work_cow(struct work_ctx *c)
 	return WORK_PASS;
 }
 
+/* hostile=cow-storm: rounds of rewriting every dup page with the bytes it
+ * already holds, yielding between rounds.  Each time memvisor's scanner
+ * has merged a page with its twin in another VM, the store breaks the
+ * share again: the storm costs this VM copy-on-write faults, and must
+ * change nothing for anyone (this VM's bytes and the other VM's stay as
+ * written). */
+#define COW_STORM_ROUNDS 64
+
+int work_cow_storm(struct work_ctx *c)
+{
+	struct region *d = dup_pages;
+
+	if (!d)
+		return work_fail(c, STATUS_BAD_CMDLINE,
+				 "cow-storm: needs work=dup before it");
+	if (!hv_present())
+		return work_skip("cow-storm", "needs memvisor (its scanner)");
+	int64_t before = cow_breaks_now();
+	for (int r = 0; r < COW_STORM_ROUNDS; r++) {
+		for (uint64_t p = 0; p < d->pages; p++) {
+			volatile uint64_t *w =
+				(volatile uint64_t *)(d->base + p * PAGE);
+			w[0] = w[0];	/* the same bytes: a store all the same */
+		}
+		hc_yield();
+	}
+	int64_t after = cow_breaks_now();
+	if (work_verify(c, d, 0, d->pages) < 0)
+		return WORK_FAIL;
+	kprintf("hostile: cow-storm: %d rounds of storing into %lu dup pages "
+		"what they hold; memvisor counted %ld copy-on-write breaks; "
+		"every byte as written\n", COW_STORM_ROUNDS, d->pages,
+		(long)(after - before));
+	return WORK_PASS;
+}
+
 int work_hotcold(struct work_ctx *c)
 {
 	uint64_t hot_pages = c->cfg->hot_bytes / PAGE;

@@ -231,6 +231,10 @@ scenario_no_memvisor() {
 	expect_line '^balloon: SKIP needs memvisor'
 	expect_line '^hcall-badgfn: SKIP needs memvisor'
 	report no-memvisor
+	boot_guest cow-storm "work=dup dup=16 hostile=cow-storm"
+	expect_pass
+	expect_line '^cow-storm: SKIP needs memvisor'
+	report cow-storm
 }
 
 # The same for the balloon-alias action: no hypercall without memvisor.
