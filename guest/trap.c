@@ -117,8 +117,7 @@ static void handle_page_fault(struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
-	if (expect_fault_trap(f) ||
-	    (f->vector < 32 && hooks[f->vector] && hooks[f->vector](f)))
+	if (f->vector < 32 && hooks[f->vector] && hooks[f->vector](f))
 		return;
 	if (f->vector == VEC_PF) {
 		handle_page_fault(f);

@@ -24,9 +24,6 @@ struct trap_frame {
 };
 
 void trap_dispatch(struct trap_frame *f);
-/* An exception an emulation check expected (work_hostile_emul.c): 1 if
- * it was, and f->rip is then where to go on. */
-int expect_fault_trap(struct trap_frame *f);
 
 /* The last fault a probe absorbed (for the pt workload's checks). */
 struct probe_fault {

@@ -62,6 +62,11 @@ int work_settle(struct work_ctx *c);
 int work_volatile(struct work_ctx *c);
 int work_zero(struct work_ctx *c);
 int work_hostile(struct work_ctx *c);
+/* For the hostile= files: prints a call's answer beside the documented
+ * one and fails on a difference; MEMSTAT's ballooned count (or -errno). */
+int hostile_expect_rc(struct work_ctx *c, const char *what, int64_t rc,
+		      int64_t want);
+int64_t hostile_ballooned_now(void);
 int work_hostile_emul(struct work_ctx *c);	/* work_hostile_emul.c */
 /* The control- and debug-register actions (work_hostile_cr.c); WORK_SKIP
  * if c's action is not one of them. */

@@ -62,8 +62,8 @@ static int oob_access(struct work_ctx *c, int write)
 }
 
 /* Each expectation: the call, its answer, the documented answer. */
-static int expect_rc(struct work_ctx *c, const char *what, int64_t rc,
-		     int64_t want)
+int hostile_expect_rc(struct work_ctx *c, const char *what, int64_t rc,
+		      int64_t want)
 {
 	kprintf("hostile: %-44s = %ld %s (expected %ld %s)%s\n", what,
 		(long)rc, hc_error_name(rc), (long)want, hc_error_name(want),
@@ -77,11 +77,11 @@ static int expect_rc(struct work_ctx *c, const char *what, int64_t rc,
 
 static int hcall_unknown(struct work_ctx *c)
 {
-	if (expect_rc(c, "hypercall 6 (first unassigned)",
+	if (hostile_expect_rc(c, "hypercall 6 (first unassigned)",
 		      hypercall(6, 0, 0, 0, 0), -HC_ENOSYS) ||
-	    expect_rc(c, "hypercall 0x1000", hypercall(0x1000, 1, 2, 3, 4),
+	    hostile_expect_rc(c, "hypercall 0x1000", hypercall(0x1000, 1, 2, 3, 4),
 		      -HC_ENOSYS) ||
-	    expect_rc(c, "hypercall 0xffffffffffffffff",
+	    hostile_expect_rc(c, "hypercall 0xffffffffffffffff",
 		      hypercall(~0ull, 0, 0, 0, 0), -HC_ENOSYS))
 		return WORK_FAIL;
 	return WORK_PASS;
@@ -91,15 +91,15 @@ static int hcall_badaddr(struct work_ctx *c)
 {
 	uint64_t top = first_gpa_beyond_ram();
 
-	if (expect_rc(c, "MEMSTAT(buffer at end of RAM)",
+	if (hostile_expect_rc(c, "MEMSTAT(buffer at end of RAM)",
 		      hc_memstat(top, sizeof(memstat_buf)), -HC_EFAULT) ||
-	    expect_rc(c, "MEMSTAT(buffer straddling end of RAM)",
+	    hostile_expect_rc(c, "MEMSTAT(buffer straddling end of RAM)",
 		      hc_memstat(top - 8, sizeof(memstat_buf)), -HC_EFAULT) ||
-	    expect_rc(c, "MEMSTAT(buffer at 0xfffffffffffff000)",
+	    hostile_expect_rc(c, "MEMSTAT(buffer at 0xfffffffffffff000)",
 		      hc_memstat(~0xFFFull, sizeof(memstat_buf)), -HC_EFAULT) ||
-	    expect_rc(c, "BALLOON_INFLATE(array beyond RAM, 1)",
+	    hostile_expect_rc(c, "BALLOON_INFLATE(array beyond RAM, 1)",
 		      hc_balloon_inflate(top, 1), -HC_EFAULT) ||
-	    expect_rc(c, "BALLOON_DEFLATE(array beyond RAM, 1)",
+	    hostile_expect_rc(c, "BALLOON_DEFLATE(array beyond RAM, 1)",
 		      hc_balloon_deflate(top, 1), -HC_EFAULT))
 		return WORK_FAIL;
 	return WORK_PASS;
@@ -114,7 +114,7 @@ static int64_t call_with_gfns(int nr, uint64_t a, uint64_t b, uint64_t n)
 		       : hc_balloon_deflate(kernel_phys(gfn_list), n);
 }
 
-static int64_t ballooned_now(void)
+int64_t hostile_ballooned_now(void)
 {
 	int64_t rc = hc_memstat(kernel_phys(memstat_buf), sizeof(memstat_buf));
 	return rc < 0 ? rc : (int64_t)memstat_buf[MEMSTAT_BALLOONED];
@@ -135,19 +135,19 @@ static int check_count_bound(struct work_ctx *c, uint64_t good, uint64_t bad)
 	long_list[0] = good;
 	for (int i = 1; i <= HC_GFN_MAX; i++)
 		long_list[i] = bad;
-	if (expect_rc(c, "INFLATE(513 gfns: good, 512 beyond RAM)",
+	if (hostile_expect_rc(c, "INFLATE(513 gfns: good, 512 beyond RAM)",
 		      hc_balloon_inflate(gpa, HC_GFN_MAX + 1), -HC_E2BIG) ||
-	    expect_rc(c, "DEFLATE(513 gfns)",
+	    hostile_expect_rc(c, "DEFLATE(513 gfns)",
 		      hc_balloon_deflate(gpa, HC_GFN_MAX + 1), -HC_E2BIG) ||
-	    expect_rc(c, "INFLATE(array beyond RAM, 513)",
+	    hostile_expect_rc(c, "INFLATE(array beyond RAM, 513)",
 		      hc_balloon_inflate(first_gpa_beyond_ram(),
 					 HC_GFN_MAX + 1),
 		      -HC_E2BIG) ||
-	    expect_rc(c, "INFLATE(count 0xffffffffffffffff)",
+	    hostile_expect_rc(c, "INFLATE(count 0xffffffffffffffff)",
 		      hc_balloon_inflate(gpa, ~0ull), -HC_E2BIG) ||
-	    expect_rc(c, "INFLATE(512 gfns: good, 511 beyond RAM)",
+	    hostile_expect_rc(c, "INFLATE(512 gfns: good, 511 beyond RAM)",
 		      hc_balloon_inflate(gpa, HC_GFN_MAX), -HC_EINVAL) ||
-	    expect_rc(c, "DEFLATE(512 gfns)",
+	    hostile_expect_rc(c, "DEFLATE(512 gfns)",
 		      hc_balloon_deflate(gpa, HC_GFN_MAX), -HC_EINVAL))
 		return WORK_FAIL;
 	return WORK_PASS;
@@ -168,27 +168,27 @@ static int hcall_badgfn(struct work_ctx *c)
 			       .pages = 1,
 			       .tag = TAG_BALLOON };
 	struct region zero = page;
-	int64_t ballooned = ballooned_now();
+	int64_t ballooned = hostile_ballooned_now();
 
 	zero.tag = TAG_ZERO;
 	region_fill_pages(&page, c->cfg->seed, 0, 1);
-	if (expect_rc(c, "INFLATE([gfn beyond RAM])",
+	if (hostile_expect_rc(c, "INFLATE([gfn beyond RAM])",
 		      call_with_gfns(HC_BALLOON_INFLATE, bad, 0, 1),
 		      -HC_EINVAL) ||
-	    expect_rc(c, "INFLATE([gfn 0xffffffffffffffff])",
+	    hostile_expect_rc(c, "INFLATE([gfn 0xffffffffffffffff])",
 		      call_with_gfns(HC_BALLOON_INFLATE, ~0ull, 0, 1),
 		      -HC_EINVAL) ||
-	    expect_rc(c, "INFLATE([good gfn, gfn beyond RAM])",
+	    hostile_expect_rc(c, "INFLATE([good gfn, gfn beyond RAM])",
 		      call_with_gfns(HC_BALLOON_INFLATE, good, bad, 2),
 		      -HC_EINVAL) ||
-	    expect_rc(c, "INFLATE([good gfn, same gfn again])",
+	    hostile_expect_rc(c, "INFLATE([good gfn, same gfn again])",
 		      call_with_gfns(HC_BALLOON_INFLATE, good, good, 2),
 		      -HC_EINVAL) ||
-	    expect_rc(c, "DEFLATE([gfn not in the balloon])",
+	    hostile_expect_rc(c, "DEFLATE([gfn not in the balloon])",
 		      call_with_gfns(HC_BALLOON_DEFLATE, good, 0, 1),
 		      -HC_EINVAL) ||
 	    check_count_bound(c, good, bad) ||
-	    expect_rc(c, "MEMSTAT ballooned unchanged", ballooned_now(),
+	    hostile_expect_rc(c, "MEMSTAT ballooned unchanged", hostile_ballooned_now(),
 		      ballooned) ||
 	    work_verify(c, &page, 0, 1) < 0)
 		return WORK_FAIL;
@@ -196,9 +196,9 @@ static int hcall_badgfn(struct work_ctx *c)
 		"calls\n");
 	/* The good gfn alone is accepted, so the refusals above were about
 	 * the bad entries. */
-	if (expect_rc(c, "INFLATE([good gfn])",
+	if (hostile_expect_rc(c, "INFLATE([good gfn])",
 		      call_with_gfns(HC_BALLOON_INFLATE, good, 0, 1), 1) ||
-	    expect_rc(c, "DEFLATE([good gfn])",
+	    hostile_expect_rc(c, "DEFLATE([good gfn])",
 		      call_with_gfns(HC_BALLOON_DEFLATE, good, 0, 1), 1) ||
 	    work_verify(c, &zero, 0, 1) < 0)
 		return WORK_FAIL;
@@ -310,14 +310,14 @@ static int alias_one(struct alias *a, int array_index, const char *where)
 	/* gfn 0 and the kept page hold data before the call: a frame taken
 	 * from under them would show as wrong bytes, or in another VM. */
 	alias_probe_round(a, 0);
-	int64_t before = ballooned_now();
+	int64_t before = hostile_ballooned_now();
 	fmt_snprintf(what, sizeof(what), "INFLATE(array in gfn[%d], %d)",
 		     array_index, ALIAS_PAGES);
 	alias_expect(a, what, hc_balloon_inflate(array_gpa, ALIAS_PAGES),
 		     ALIAS_PAGES);
 	fmt_snprintf(what, sizeof(what), "MEMSTAT ballooned (was %ld)",
 		     (long)before);
-	alias_expect(a, what, ballooned_now(), before + ALIAS_PAGES);
+	alias_expect(a, what, hostile_ballooned_now(), before + ALIAS_PAGES);
 
 	kprintf("hostile: writing and verifying gfn 0 and gfn 0x%lx (not "
 		"listed), %d rounds, yielding between them\n",
@@ -344,7 +344,7 @@ static int alias_one(struct alias *a, int array_index, const char *where)
 			"state is unknown\n");
 		return WORK_PASS;
 	}
-	alias_expect(a, "MEMSTAT ballooned back", ballooned_now(), before);
+	alias_expect(a, "MEMSTAT ballooned back", hostile_ballooned_now(), before);
 	uint64_t bad = 0;
 	for (int i = 0; i < ALIAS_PAGES; i++) {
 		struct region r = alias_page(alias_frame[i], TAG_ZERO, 0);

@@ -169,24 +169,6 @@ static uint8_t ring0_stack[1024] __attribute__((aligned(16)));
 static uint64_t gfn_list[2];
 static uint64_t memstat_buf[MEMSTAT_COUNT];
 
-static int expect_rc(struct work_ctx *c, const char *what, int64_t rc,
-		     int64_t want)
-{
-	kprintf("hostile: %-44s = %ld %s (expected %ld %s)%s\n", what,
-		(long)rc, hc_error_name(rc), (long)want, hc_error_name(want),
-		rc == want ? "" : "  <-- WRONG");
-	if (rc != want)
-		return work_fail(c, STATUS_HOSTILE,
-				 "hostile: %s returned %ld, expected %ld", what,
-				 (long)rc, (long)want);
-	return WORK_PASS;
-}
-
-static int64_t ballooned_now(void)
-{
-	int64_t rc = hc_memstat(kernel_phys(memstat_buf), sizeof(memstat_buf));
-	return rc < 0 ? rc : (int64_t)memstat_buf[MEMSTAT_BALLOONED];
-}
 
 static int needs_memvisor(struct work_ctx *c, const char *why)
 {
@@ -256,7 +238,7 @@ static int hcall_user(struct work_ctx *c)
 			       .tag = TAG_BALLOON };
 	region_fill_pages(&page, c->cfg->seed, 0, 1);
 	gfn_list[0] = pa / PAGE;
-	int64_t before = ballooned_now();
+	int64_t before = hostile_ballooned_now();
 
 	desc_set_kernel_stack((uint64_t)(uintptr_t)(ring0_stack +
 						    sizeof(ring0_stack)));
@@ -275,13 +257,13 @@ static int hcall_user(struct work_ctx *c)
 	if ((out[2] & 3) != 3)
 		return work_fail(c, STATUS_HOSTILE, "hostile: the calls did not "
 				 "run in ring 3 (CS 0x%lx)", out[2]);
-	if (expect_rc(c, "VERSION from ring 3", (int64_t)out[0], -HC_EPERM) ||
-	    expect_rc(c, "BALLOON_INFLATE([our page], 1) from ring 3",
+	if (hostile_expect_rc(c, "VERSION from ring 3", (int64_t)out[0], -HC_EPERM) ||
+	    hostile_expect_rc(c, "BALLOON_INFLATE([our page], 1) from ring 3",
 		      (int64_t)out[1], -HC_EPERM) ||
-	    expect_rc(c, "MEMSTAT ballooned unchanged", ballooned_now(),
+	    hostile_expect_rc(c, "MEMSTAT ballooned unchanged", hostile_ballooned_now(),
 		      before) ||
 	    work_verify(c, &page, 0, 1) < 0 ||
-	    expect_rc(c, "VERSION from ring 0", hc_version(),
+	    hostile_expect_rc(c, "VERSION from ring 0", hc_version(),
 		      MEMVISOR_ABI_VERSION))
 		return WORK_FAIL;
 	kprintf("hostile: the page offered from ring 3 is intact\n");
@@ -412,40 +394,40 @@ static int hcall_reserved(struct work_ctx *c)
 	uint64_t pa = vm_alloc_frame();
 	if (!pa)
 		return work_fail(c, STATUS_NO_MEMORY, "hostile: no frame");
-	int64_t ballooned = ballooned_now();
-	if (expect_rc(c, "INFLATE(array beyond RAM, count 0)",
+	int64_t ballooned = hostile_ballooned_now();
+	if (hostile_expect_rc(c, "INFLATE(array beyond RAM, count 0)",
 		      hc_balloon_inflate(top, 0), 0) ||
-	    expect_rc(c, "DEFLATE(array at 2^64-8, count 0)",
+	    hostile_expect_rc(c, "DEFLATE(array at 2^64-8, count 0)",
 		      hc_balloon_deflate(~UINT64_C(7), 0), 0) ||
-	    expect_rc(c, "INFLATE(array in the hole, count 0)",
+	    hostile_expect_rc(c, "INFLATE(array in the hole, count 0)",
 		      hc_balloon_inflate(LEGACY_HOLE_START, 0), 0) ||
-	    expect_rc(c, "MEMSTAT(buffer ending at the hole)",
+	    hostile_expect_rc(c, "MEMSTAT(buffer ending at the hole)",
 		      hc_memstat(below, sizeof(memstat_buf)),
 		      sizeof(memstat_buf)) ||
-	    expect_rc(c, "MEMSTAT(buffer at 0xa0000, in the hole)",
+	    hostile_expect_rc(c, "MEMSTAT(buffer at 0xa0000, in the hole)",
 		      hc_memstat(LEGACY_HOLE_START, sizeof(memstat_buf)),
 		      -HC_EFAULT) ||
-	    expect_rc(c, "MEMSTAT(buffer straddling 0xa0000)",
+	    hostile_expect_rc(c, "MEMSTAT(buffer straddling 0xa0000)",
 		      hc_memstat(below + 8, sizeof(memstat_buf)), -HC_EFAULT) ||
-	    expect_rc(c, "MEMSTAT(buffer straddling 0x100000)",
+	    hostile_expect_rc(c, "MEMSTAT(buffer straddling 0x100000)",
 		      hc_memstat(LEGACY_HOLE_END - 8, sizeof(memstat_buf)),
 		      -HC_EFAULT) ||
-	    expect_rc(c, "INFLATE(array in the hole, 1)",
+	    hostile_expect_rc(c, "INFLATE(array in the hole, 1)",
 		      hc_balloon_inflate(LEGACY_HOLE_START + 0x800, 1),
 		      -HC_EFAULT) ||
-	    expect_rc(c, "INFLATE([gfn 0xa0])", call_with_gfns(1, hole_gfn, 0, 1),
+	    hostile_expect_rc(c, "INFLATE([gfn 0xa0])", call_with_gfns(1, hole_gfn, 0, 1),
 		      -HC_EINVAL) ||
-	    expect_rc(c, "INFLATE([gfn 0xff])", call_with_gfns(1, last_gfn, 0, 1),
+	    hostile_expect_rc(c, "INFLATE([gfn 0xff])", call_with_gfns(1, last_gfn, 0, 1),
 		      -HC_EINVAL) ||
-	    expect_rc(c, "INFLATE([good gfn, gfn 0xb8])",
+	    hostile_expect_rc(c, "INFLATE([good gfn, gfn 0xb8])",
 		      call_with_gfns(1, pa / PAGE, 0xB8, 2), -HC_EINVAL) ||
-	    expect_rc(c, "DEFLATE([gfn 0xa0])",
+	    hostile_expect_rc(c, "DEFLATE([gfn 0xa0])",
 		      call_with_gfns(0, hole_gfn, 0, 1), -HC_EINVAL) ||
-	    expect_rc(c, "MEMSTAT ballooned unchanged", ballooned_now(),
+	    hostile_expect_rc(c, "MEMSTAT ballooned unchanged", hostile_ballooned_now(),
 		      ballooned) ||
-	    expect_rc(c, "INFLATE([good gfn])", call_with_gfns(1, pa / PAGE, 0, 1),
+	    hostile_expect_rc(c, "INFLATE([good gfn])", call_with_gfns(1, pa / PAGE, 0, 1),
 		      1) ||
-	    expect_rc(c, "DEFLATE([good gfn])",
+	    hostile_expect_rc(c, "DEFLATE([good gfn])",
 		      call_with_gfns(0, pa / PAGE, 0, 1), 1))
 		return WORK_FAIL;
 	vm_free_frame(pa);

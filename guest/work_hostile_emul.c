@@ -22,40 +22,18 @@
 #define PAGE UINT64_C(4096)
 #define NO_FAULT UINT64_C(~0)
 
-/* The instruction that may fault, where to go on, and what happened. */
-static struct {
-	uint64_t rip, resume;
-	uint64_t vector, error;
-} expect;
-
-int expect_fault_trap(struct trap_frame *f)
-{
-	if (!expect.rip || f->rip != expect.rip)
-		return 0;
-	expect.vector = f->vector;
-	expect.error = f->error;
-	f->rip = expect.resume;
-	expect.rip = 0;
-	return 1;
-}
-
-/* Runs one instruction (its text in insn) with the fault catcher armed;
- * the vector it raised, or NO_FAULT. */
+/* Runs one instruction (its text in insn) as a probe (trap.h: a fault
+ * there resumes right after it); the vector it raised, or NO_FAULT. */
 #define TRY_INSN(insn, ...)                                              \
 	({                                                               \
-		expect.vector = NO_FAULT;                                \
-		__asm__ volatile("leaq 1f(%%rip), %%r11\n\t"             \
-				 "movq %%r11, %[rip]\n\t"                \
-				 "leaq 2f(%%rip), %%r11\n\t"             \
-				 "movq %%r11, %[res]\n\t"                \
-				 "1: " insn "\n"                         \
-				 "2:"                                    \
-				 : [rip] "=m"(expect.rip),               \
-				   [res] "=m"(expect.resume)             \
+		uint64_t faults_ = last_probe_fault.count;               \
+		__asm__ volatile("1: " insn "\n2:\n"                      \
+				 PROBE_TABLE_ENTRY("1b", "2b")           \
+				 :                                       \
 				 : __VA_ARGS__                           \
-				 : "r11", "memory");                     \
-		expect.rip = 0;                                          \
-		expect.vector;                                           \
+				 : "memory");                            \
+		last_probe_fault.count != faults_ ? last_probe_fault.vector \
+						  : NO_FAULT;            \
 	})
 
 /* --- XSETBV --------------------------------------------------------------- */
