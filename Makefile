@@ -174,7 +174,8 @@ UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_share.c tests/test_gmem.c \
 	tests/stub_hv.c \
 	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
 	arch/x86/vmx/ept_format.c \
-	mm/share.c mm/slat.c mm/p2m.c mm/pool.c mm/frame.c arch/x86/svm/npt.c
+	mm/share.c mm/swap.c mm/ramdisk.c mm/slat.c mm/p2m.c mm/pool.c mm/frame.c \
+	arch/x86/svm/npt.c
 
 define unit_group
 $(BUILD)/tests/$(1): $$(patsubst %.c,$(BUILD)/host/%.o,tests/unit_main.c $$(UNIT_$(1)_SRCS))

@@ -234,6 +234,39 @@ static int parse_slat_drop(struct hv_config *cfg, const char *val,
 			    err, errlen);
 }
 
+static int parse_swap(struct hv_config *cfg, const char *val, size_t len,
+		      char *err, size_t errlen)
+{
+	if (parse_size(val, len, &cfg->swap_bytes) < 0 ||
+	    cfg->swap_bytes % PAGE_SIZE) {
+		fmt_snprintf(err, errlen, "swap: bad size '%.*s' (want 0 or a "
+			     "multiple of 4K, e.g. 16M)", (int)len, val);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_swap_low(struct hv_config *cfg, const char *val,
+			  size_t len, char *err, size_t errlen)
+{
+	size_t colon = 0;
+	u64 low, high;
+
+	while (colon < len && val[colon] != ':')
+		colon++;
+	if (colon == len || parse_u64(val, colon, &low) < 0 ||
+	    parse_u64(val + colon + 1, len - colon - 1, &high) < 0 ||
+	    low == 0 || low >= high || high > 50) {
+		fmt_snprintf(err, errlen, "swap_low: '%.*s' is not LOW:HIGH "
+			     "percent of the pool with 0 < LOW < HIGH <= 50 "
+			     "(e.g. 4:6)", (int)len, val);
+		return -1;
+	}
+	cfg->swap_low = low;
+	cfg->swap_high = high;
+	return 0;
+}
+
 static int parse_share(struct hv_config *cfg, const char *val, size_t len,
 		       char *err, size_t errlen)
 {
@@ -267,6 +300,8 @@ static const struct config_key keys[] = {
 	{ "stat_interval", false, parse_stat_interval },
 	{ "watchdog", false, parse_watchdog },
 	{ "slat_drop", false, parse_slat_drop },
+	{ "swap", false, parse_swap },
+	{ "swap_low", false, parse_swap_low },
 	{ "share", false, parse_share },
 	{ "share_scan", false, parse_share_scan },
 	{ "share_oracle", false, parse_share_oracle },
@@ -285,6 +320,8 @@ int config_parse(struct hv_config *cfg, const char *cmdline, char *err,
 				   .slice_us = CONFIG_DEFAULT_SLICE_US,
 				   .stat_interval_ms = CONFIG_DEFAULT_STAT_MS,
 				   .watchdog_s = CONFIG_DEFAULT_WATCHDOG_S,
+				   .swap_low = CONFIG_DEFAULT_SWAP_LOW,
+				   .swap_high = CONFIG_DEFAULT_SWAP_HIGH,
 				   .share = true,
 				   .share_scan = CONFIG_DEFAULT_SHARE_SCAN };
 	while ((r = cmdline_next(&pos, &kv, err, errlen)) > 0) {

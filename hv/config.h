@@ -18,6 +18,11 @@
  *                   next violations rebuild them from the p2m (0: off)
  *   watchdog=S      stop a VM that made no exit but timer ticks for S
  *                   seconds (default 10; 0 turns it off)
+ *   swap=SIZE       the swap RAM-disk (a multiple of 4K; default 0: no
+ *                   swapping)
+ *   swap_low=LOW:HIGH  free pool frames, in percent of the pool, below
+ *                   which the clock swaps out between slices, and up to
+ *                   which it does (default 4:6; 0 < LOW < HIGH <= 50)
  *   share=on|off    content-based page sharing (default on)
  *   share_scan=N    pages the sharing scanner hashes per round, between
  *                   slices (1-65536, default 128)
@@ -71,6 +76,8 @@ struct vm_decl {
 #define CONFIG_DEFAULT_STAT_MS 1000
 #define CONFIG_DEFAULT_WATCHDOG_S 10
 #define CONFIG_DEFAULT_SHARE_SCAN 128
+#define CONFIG_DEFAULT_SWAP_LOW 4
+#define CONFIG_DEFAULT_SWAP_HIGH 6
 
 struct hv_config {
 	enum selftest selftest;
@@ -79,6 +86,8 @@ struct hv_config {
 	u64 stat_interval_ms;
 	u64 watchdog_s;
 	u64 slat_drop;
+	u64 swap_bytes;		/* 0: no swapping */
+	u64 swap_low, swap_high;	/* percent of the pool */
 	bool share;		/* share=on (default) */
 	u64 share_scan;
 	u64 share_oracle;

@@ -397,10 +397,18 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 				vm->mem.slat.fmt->name, (unsigned long long)gpa);
 		break;
 	case GMEM_NO_FRAME:
-		vm_stop(vm, "out of guest memory (pool %llu frames, %llu in use) "
-			"at GPA 0x%llx", (unsigned long long)guest_pool.nframes,
-			(unsigned long long)pool_used(&guest_pool),
-			(unsigned long long)gpa);
+		if (swap_on(&guest_swap))
+			vm_stop(vm, "out of memory: pool %llu frames and swap "
+				"%llu slots all in use, at GPA 0x%llx",
+				(unsigned long long)guest_pool.nframes,
+				(unsigned long long)guest_swap.nslots,
+				(unsigned long long)gpa);
+		else
+			vm_stop(vm, "out of guest memory (pool %llu frames, %llu "
+				"in use) at GPA 0x%llx",
+				(unsigned long long)guest_pool.nframes,
+				(unsigned long long)pool_used(&guest_pool),
+				(unsigned long long)gpa);
 		break;
 	case GMEM_BAD_FAULT:
 		vm_stop(vm, "unexpected %s permission fault at GPA 0x%llx (%s) "

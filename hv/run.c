@@ -210,6 +210,12 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 	       (unsigned long long)g->st.cow_page_walks);
 	if (guest_share.on)
 		vmmem_print_oracle("before this VM's teardown");
+	if (swap_on(&guest_swap))
+		hv_log("%s swap: %llu pages swapped now; %llu taken out (to a "
+		       "slot, or dropped as zero or clean), %llu brought back",
+		       vm->name, (unsigned long long)p->count[P2M_SWAPPED],
+		       (unsigned long long)g->st.swapped_out,
+		       (unsigned long long)g->st.swapped_in);
 
 	u64 diffs = vmmem_check(vm);
 	hv_log("%s self-check: %s walk %s the p2m (%llu leaves, %llu "
@@ -311,7 +317,7 @@ static void print_stat(u64 t_ms)
 		kprintf("%s{\"vm\":%d,\"state\":\"%s\",\"resident\":%llu,"
 			"\"populated\":%llu,\"slat_violations\":%llu,"
 			"\"exits\":%llu,\"slices\":%llu,\"preemptions\":%llu,"
-			"\"shared\":%llu,\"cow_breaks\":%llu}",
+			"\"shared\":%llu,\"cow_breaks\":%llu,\"swapped\":%llu}",
 			i ? "," : "", vm->id, state_name(vm),
 			(unsigned long long)(vm->mem.p2m.count[P2M_PRIVATE] +
 					     vm->mem.p2m.count[P2M_SHARED]),
@@ -321,10 +327,24 @@ static void print_stat(u64 t_ms)
 			(unsigned long long)vm->stats.slices,
 			(unsigned long long)vm->stats.preemptions,
 			(unsigned long long)vm->mem.p2m.count[P2M_SHARED],
-			(unsigned long long)vm->mem.st.cow_breaks);
+			(unsigned long long)vm->mem.st.cow_breaks,
+			(unsigned long long)vm->mem.p2m.count[P2M_SWAPPED]);
 	}
 	kprintf("],");
 	print_share_json();
+	const struct swap_stats *w = &guest_swap.st;
+	kprintf(",\"swap\":{\"slots\":%llu,\"used\":%llu,\"high_water\":%llu,"
+		"\"swap_outs\":%llu,\"swap_ins\":%llu,\"zero_drops\":%llu,"
+		"\"clean_drops\":%llu,\"batches\":%llu,\"passed_over\":%llu}",
+		(unsigned long long)guest_swap.nslots,
+		(unsigned long long)guest_swap.used,
+		(unsigned long long)guest_swap.high_water,
+		(unsigned long long)w->swap_outs,
+		(unsigned long long)w->swap_ins,
+		(unsigned long long)w->zero_drops,
+		(unsigned long long)w->clean_drops,
+		(unsigned long long)w->batches,
+		(unsigned long long)w->passed_over);
 	kprintf("}\n");
 }
 
@@ -405,6 +425,7 @@ static void run_loop(const struct hv_config *cfg)
 				share_scan(&guest_share, cfg->share_scan);
 				next_scan = rdtsc() + scan_tsc;
 			}
+			swap_background(&guest_swap);
 			if (cfg->slat_drop && vm->state == VM_RUNNING &&
 			    vm->stats.slices % cfg->slat_drop == 0)
 				drop_slat(vm);
@@ -461,7 +482,9 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 			(unsigned long long)(HV_RESERVE_FRAMES * PAGE_SIZE /
 					     MiB));
 	if (guest_pool_init(pool, err, sizeof(err)) < 0 ||
-	    guest_share_init(cfg->share, err, sizeof(err)) < 0)
+	    guest_share_init(cfg->share, err, sizeof(err)) < 0 ||
+	    guest_swap_init(cfg->swap_bytes, cfg->swap_low, cfg->swap_high,
+			    err, sizeof(err)) < 0)
 		hv_fail("%s", err);
 	hv_log("guest pool: %llu frames (%llu MiB) at 0x%llx for %llu MiB of "
 	       "guest RAM%s", (unsigned long long)guest_pool.nframes,
@@ -469,6 +492,15 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 	       (unsigned long long)guest_pool.base,
 	       (unsigned long long)(ram / MiB),
 	       pool < ram ? " (overcommitted)" : "");
+	if (swap_on(&guest_swap))
+		hv_log("swap: a %llu MiB RAM-disk (%llu slots); the clock swaps "
+		       "out between slices below %llu free frames, up to %llu",
+		       (unsigned long long)(cfg->swap_bytes / MiB),
+		       (unsigned long long)guest_swap.nslots,
+		       (unsigned long long)guest_swap.low,
+		       (unsigned long long)guest_swap.high);
+	else
+		hv_log("swap: off");
 	if (cfg->share)
 		hv_log("share: on; the scanner hashes %llu pages per round "
 		       "between slices (XXH3), %llu hash buckets, zero frame "
@@ -546,6 +578,22 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 	if (trap_nmi_count())
 		hv_log("host NMIs: %llu, every one taken by the hypervisor",
 		       (unsigned long long)trap_nmi_count());
+	if (swap_on(&guest_swap))
+		hv_log("swap: %llu pages written out, %llu brought back, %llu "
+		       "dropped as zero, %llu dropped as clean; slots: %llu of "
+		       "%llu in use, at most %llu; %llu clock batches, %llu pages "
+		       "passed over, %llu full turns, %llu kept for want of a slot",
+		       (unsigned long long)guest_swap.st.swap_outs,
+		       (unsigned long long)guest_swap.st.swap_ins,
+		       (unsigned long long)guest_swap.st.zero_drops,
+		       (unsigned long long)guest_swap.st.clean_drops,
+		       (unsigned long long)guest_swap.used,
+		       (unsigned long long)guest_swap.nslots,
+		       (unsigned long long)guest_swap.high_water,
+		       (unsigned long long)guest_swap.st.batches,
+		       (unsigned long long)guest_swap.st.passed_over,
+		       (unsigned long long)guest_swap.st.rounds,
+		       (unsigned long long)guest_swap.st.no_slot);
 	bool no_leak = frames.st.free == free_before &&
 		       guest_pool.st.free == guest_pool.nframes;
 	hv_log("pool: %llu of %llu frames free after teardown, high-water "

@@ -17,6 +17,8 @@
 
 struct pool guest_pool;
 struct share guest_share;
+struct swap guest_swap;
+static struct blockdev swap_disk;
 static u32 *share_census;	/* scratch for share_check() */
 
 int guest_pool_init(u64 bytes, char *err, size_t errlen)
@@ -69,6 +71,36 @@ int guest_share_init(bool on, char *err, size_t errlen)
 	share_init(&guest_share, on, &guest_pool, frame_bytes, NULL,
 		   hv_ptr(buckets), nbuckets, zero);
 	share_census = hv_ptr(census);
+	return 0;
+}
+
+int guest_swap_init(u64 bytes, u64 low_pct, u64 high_pct, char *err,
+		    size_t errlen)
+{
+	u64 nblocks = bytes / PAGE_SIZE;
+	u64 low = guest_pool.nframes * low_pct / 100;
+	u64 high = guest_pool.nframes * high_pct / 100;
+
+	if (!nblocks) {
+		swap_init(&guest_swap, NULL, &guest_pool, NULL, 0, 0);
+		return 0;
+	}
+	u64 table_frames = ALIGN_UP(nblocks * sizeof(u64), PAGE_SIZE) /
+			   PAGE_SIZE;
+	u64 disk = frame_alloc_contig(&frames, nblocks, 1);
+	u64 table = disk ? hv_frames_alloc(table_frames, 1) : 0;
+	if (!disk || !table) {
+		if (disk)
+			hv_frames_free(disk, nblocks);
+		fmt_snprintf(err, errlen, "swap: no room for a %llu MiB RAM-disk "
+			     "(%llu MiB free)", (unsigned long long)(bytes / MiB),
+			     (unsigned long long)(frames.st.free * PAGE_SIZE /
+						  MiB));
+		return -1;
+	}
+	ramdisk_init(&swap_disk, hv_ptr(disk), nblocks);
+	swap_init(&guest_swap, &swap_disk, &guest_pool, hv_ptr(table),
+		  MAX(low, 1), MAX(high, 2));
 	return 0;
 }
 
@@ -129,6 +161,8 @@ int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 	}
 	if (guest_share.buckets)
 		share_attach(&guest_share, &vm->mem, vm->share_group);
+	if (swap_on(&guest_swap))
+		swap_attach(&guest_swap, &vm->mem);
 	return 0;
 }
 
@@ -246,6 +280,8 @@ u64 vmmem_check(struct vm *vm)
 	if (guest_share.buckets)
 		diffs += share_check(&guest_share, share_census, check_report,
 				     vm);
+	if (swap_on(&guest_swap))
+		diffs += swap_check(&guest_swap, check_report, vm);
 	return diffs;
 }
 

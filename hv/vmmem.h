@@ -8,11 +8,14 @@
 #include "vm.h"
 #include "../mm/pool.h"
 #include "../mm/share.h"
+#include "../mm/swap.h"
 
 /* Where every guest page's frame comes from (mm/pool.c). */
 extern struct pool guest_pool;
 /* The sharing scanner over every VM's memory (mm/share.c). */
 extern struct share guest_share;
+/* Swapping to the RAM-disk (mm/swap.c, mm/ramdisk.c). */
+extern struct swap guest_swap;
 
 /* Reserves the pool: bytes of contiguous host frames.  0 or -1. */
 int guest_pool_init(u64 bytes, char *err, size_t errlen);
@@ -20,6 +23,11 @@ int guest_pool_init(u64 bytes, char *err, size_t errlen);
  * created afterwards take part.  on=false: the scanner never runs.  0 or
  * -1. */
 int guest_share_init(bool on, char *err, size_t errlen);
+/* Reserves a RAM-disk of bytes (0: no swapping) for swapping over the
+ * pool, with background swapping between low_pct and high_pct percent of
+ * the pool free.  0 or -1. */
+int guest_swap_init(u64 bytes, u64 low_pct, u64 high_pct, char *err,
+		    size_t errlen);
 
 /* Sets up the VM's guest memory (mm/gmem.c): the p2m, all pages
  * unpopulated, and the SLAT root in the backend's format.  0 or -1. */

@@ -7,7 +7,7 @@
  *        +-- PRIVATE: one pool frame, whose record names (VM, gfn)
  *        +-- SHARED: a read-only frame with a reference count, or the
  *        |           zero frame (mm/share.c)
- *        +-- SWAPPED: not produced yet (swapping)
+ *        +-- SWAPPED: its bytes in a swap slot (mm/swap.c)
  *        +-- UNPOPULATED, BALLOONED: no frame; read as zeros
  *
  * Transitions made here (design.md, Overcommit):
@@ -16,10 +16,12 @@
  *   SHARED      -> PRIVATE    a write, by the guest or the hv: a copy
  *                             (copy-on-write), or in place when this page
  *                             holds the frame's last reference
- *   PRIVATE     -> BALLOONED  inflate (gmem_release); SHARED too
+ *   SWAPPED     -> PRIVATE    a touch, by the guest or the hv: swap-in
+ *   PRIVATE     -> BALLOONED  inflate (gmem_release); SHARED, SWAPPED too
  *   BALLOONED   -> UNPOPULATED deflate (gmem_release)
  *   any         -> gone       teardown (gmem_destroy)
- * (PRIVATE -> SHARED is the scanner's, in mm/share.c.)
+ * (PRIVATE -> SHARED is the scanner's, in mm/share.c; PRIVATE -> SWAPPED
+ * and PRIVATE -> UNPOPULATED the swap clock's, in mm/swap.c.)
  *
  * The TLB rule is a mechanism, not a habit of the callers: removing a leaf
  * makes the SLAT owe a flush (mm/slat.c), and a frame released while a
@@ -28,17 +30,11 @@
  */
 #include "gmem.h"
 #include "share.h"
+#include "swap.h"
 
 static void *frame_ptr(struct gmem *g, u64 hpa)
 {
 	return g->slat.env.ptr(g->slat.env.ctx, hpa);
-}
-
-static void __noreturn not_built(struct gmem *g, u64 gfn, const char *what)
-{
-	panic("gmem: vm id %u gfn 0x%llx is %s, but %s does not exist yet",
-	      g->id, (unsigned long long)gfn,
-	      p2m_state_name(p2m_state(&g->p2m, gfn)), what);
 }
 
 int gmem_init(struct gmem *g, unsigned id, u64 npages, u64 *p2m_storage,
@@ -47,6 +43,7 @@ int gmem_init(struct gmem *g, unsigned id, u64 npages, u64 *p2m_storage,
 {
 	*g = (struct gmem){ .id = id, .npages = npages, .pool = pool };
 	g->share = NULL;	/* until share_attach() */
+	g->swap = NULL;		/* until swap_attach() */
 	p2m_init(&g->p2m, p2m_storage, npages);
 	return slat_init(&g->slat, fmt, env);
 }
@@ -64,6 +61,10 @@ void gmem_frame_put(struct gmem *g, u64 hpa)
 		      "pool frame", g->id, (unsigned long long)hpa);
 	if (m->hashed)
 		share_unhash(g->share, hpa);	/* its link is needed */
+	if (m->swapcopy) {
+		swap_slot_free(g->swap, m->checksum);	/* a copy of nothing */
+		m->swapcopy = 0;
+	}
 	if (!g->slat.flush_owed) {
 		pool_free(g->pool, hpa);
 		return;
@@ -97,6 +98,8 @@ static bool reclaim(struct gmem *g, u64 need)
 	gmem_settle(g);
 	if (g->pool->st.free < need && g->share)
 		share_reclaim(g->share);
+	if (g->pool->st.free < need && swap_on(g->swap))
+		swap_reclaim(g->swap, need);
 	return g->pool->st.free >= need;
 }
 
@@ -205,6 +208,57 @@ static u64 cow_break(struct gmem *g, u64 gfn, bool walk, bool by_guest)
 	return hpa;
 }
 
+/*
+ * A swapped page comes back: a frame (reclaim may take other pages, never
+ * this one: it is not resident), its bytes from the slot.  After a write
+ * the slot is freed; after a read it stays as a clean copy (swapcopy) and
+ * the page is mapped read-only, so the first write frees it.  The frame,
+ * or 0 if the pool is empty (nothing changed).
+ */
+static u64 swap_in(struct gmem *g, u64 gfn, bool write)
+{
+	u64 slot = p2m_value(&g->p2m, gfn) >> PAGE_SHIFT;
+	u64 hpa = take_frame(g, gfn);
+
+	if (!hpa)
+		return 0;
+	swap_read(g->swap, slot, frame_ptr(g, hpa));
+	p2m_set(&g->p2m, gfn, P2M_PRIVATE, hpa);
+	note_resident(g);
+	if (write) {
+		swap_slot_free(g->swap, slot);
+	} else {
+		struct frame_meta *m = pool_meta(g->pool, hpa);
+		m->swapcopy = 1;
+		m->checksum = (u32)slot;
+	}
+	g->st.swapped_in++;
+	g->swap->st.swap_ins++;
+	return hpa;
+}
+
+/* The page is written: its clean swap copy is worth nothing now.  unmap:
+ * its read-only leaf goes too (a TLB may hold it; the flush is owed). */
+static void drop_swap_copy(struct gmem *g, u64 gfn, bool unmap)
+{
+	struct frame_meta *m = pool_meta(g->pool, p2m_value(&g->p2m, gfn));
+
+	swap_slot_free(g->swap, m->checksum);
+	m->swapcopy = 0;
+	m->scanned = 0;		/* checksum held the slot, not a hash */
+	if (unmap)
+		slat_unmap(&g->slat, gfn * PAGE_SIZE);
+}
+
+/* A private page's leaf rights: all, or read and execute while its clean
+ * swap copy is kept (the first write must be seen). */
+static unsigned private_perms(struct gmem *g, u64 gfn)
+{
+	return pool_meta(g->pool, p2m_value(&g->p2m, gfn))->swapcopy
+		       ? SLAT_R | SLAT_X
+		       : SLAT_RWX;
+}
+
 /* --- the guest's accesses ------------------------------------------------- */
 
 enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
@@ -214,12 +268,18 @@ enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
 
 	switch (st) {
 	case P2M_PRIVATE:
-		/* Our PRIVATE leaves grant everything: a permission fault on
-		 * one is a bug, and mapping it again would loop. */
-		if (present)
-			return GMEM_BAD_FAULT;
-		if (p2m_flag(&g->p2m, gfn, P2M_MAPPED))
+		/* Our PRIVATE leaves grant everything but while a clean swap
+		 * copy is kept: any other permission fault on one is a bug,
+		 * and mapping it again would loop. */
+		if (present) {
+			if (!(access & GMEM_WRITE) ||
+			    !pool_meta(g->pool,
+				       p2m_value(&g->p2m, gfn))->swapcopy)
+				return GMEM_BAD_FAULT;
+			drop_swap_copy(g, gfn, false);	/* remapped below */
+		} else if (p2m_flag(&g->p2m, gfn, P2M_MAPPED)) {
 			g->st.rebuilds++;	/* dropped SLAT, kept data */
+		}
 		break;
 	case P2M_UNPOPULATED:
 	case P2M_BALLOONED:
@@ -240,10 +300,17 @@ enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
 						SLAT_R | SLAT_X };
 		return GMEM_MAP;
 	case P2M_SWAPPED:
+		if (present)
+			return GMEM_BAD_FAULT;	/* no leaf can exist */
+		if (!swap_in(g, gfn, access & GMEM_WRITE))
+			return GMEM_NO_FRAME;
+		break;
 	default:
-		not_built(g, gfn, "swap-in");
+		panic("gmem_fault: gfn 0x%llx in state %d",
+		      (unsigned long long)gfn, (int)st);
 	}
-	*answer = (struct gmem_answer){ p2m_value(&g->p2m, gfn), SLAT_RWX };
+	*answer = (struct gmem_answer){ p2m_value(&g->p2m, gfn),
+					private_perms(g, gfn) };
 	return GMEM_MAP;
 }
 
@@ -277,9 +344,17 @@ int gmem_read(struct gmem *g, u64 gpa, void *dst, u64 len)
 		case P2M_BALLOONED:
 			__builtin_memset(d, 0, chunk);
 			break;
-		case P2M_SWAPPED:
+		case P2M_SWAPPED: {	/* read in place: no swap-in */
+			static u8 block[PAGE_SIZE];
+			swap_read(g->swap, p2m_value(&g->p2m, gfn) >> PAGE_SHIFT,
+				  block);
+			__builtin_memcpy(d, block + gpa % PAGE_SIZE, chunk);
+			break;
+		}
 		default:
-			not_built(g, gfn, "swap-in");
+			panic("gmem_read: gfn 0x%llx in state %d",
+			      (unsigned long long)gfn,
+			      (int)p2m_state(&g->p2m, gfn));
 		}
 		d += chunk;
 		gpa += chunk;
@@ -300,14 +375,16 @@ static u64 frames_needed(struct gmem *g, u64 first, u64 last)
 			break;
 		case P2M_UNPOPULATED:
 		case P2M_BALLOONED:
+		case P2M_SWAPPED:
 			need++;
 			break;
 		case P2M_SHARED:	/* never written in place */
 			need += cow_needs_frame(g, gfn);
 			break;
-		case P2M_SWAPPED:
 		default:
-			not_built(g, gfn, "swap-in");
+			panic("gmem_write: gfn 0x%llx in state %d",
+			      (unsigned long long)gfn,
+			      (int)p2m_state(&g->p2m, gfn));
 		}
 	}
 	return need;
@@ -333,10 +410,19 @@ int gmem_write(struct gmem *g, u64 gpa, const void *src, u64 len,
 		return -1;
 	for (u64 gfn = first; gfn <= last; gfn++) {
 		enum p2m_state st = p2m_state(&g->p2m, gfn);
-		if (st == P2M_PRIVATE)
+		u64 hpa = 1;
+		if (st == P2M_PRIVATE) {
+			if (pool_meta(g->pool, p2m_value(&g->p2m, gfn))->swapcopy)
+				drop_swap_copy(g, gfn, true);
 			continue;
-		if (!(st == P2M_SHARED ? cow_break(g, gfn, false, false)
-				       : populate(g, gfn, by)))
+		}
+		if (st == P2M_SHARED)
+			hpa = cow_break(g, gfn, false, false);
+		else if (st == P2M_SWAPPED)
+			hpa = swap_in(g, gfn, true);
+		else
+			hpa = populate(g, gfn, by);
+		if (!hpa)
 			panic("gmem_write: the pool lost a frame it counted");
 	}
 	while (len) {
@@ -377,8 +463,11 @@ void gmem_release(struct gmem *g, u64 gfn, enum p2m_state to)
 		return;
 	}
 	case P2M_SWAPPED:
+		swap_slot_free(g->swap, p2m_value(&g->p2m, gfn) >> PAGE_SHIFT);
+		break;
 	default:
-		not_built(g, gfn, "swapping");
+		panic("gmem_release: gfn 0x%llx in state %d",
+		      (unsigned long long)gfn, (int)p2m_state(&g->p2m, gfn));
 	}
 	p2m_set(&g->p2m, gfn, to, 0);
 }
@@ -399,6 +488,8 @@ void gmem_destroy(struct gmem *g)
 	gmem_settle(g);
 	if (g->share)
 		share_detach(g->share, g);
+	if (g->swap)
+		swap_detach(g->swap, g);
 	g->p2m.entries = NULL;
 }
 
@@ -426,7 +517,7 @@ static void check_leaf(void *arg, u64 gpa, u64 entry)
 		return;
 	}
 	enum p2m_state st = p2m_state(&g->p2m, gfn);
-	unsigned want = st == P2M_PRIVATE  ? SLAT_RWX
+	unsigned want = st == P2M_PRIVATE  ? private_perms(g, gfn)
 			: st == P2M_SHARED ? SLAT_R | SLAT_X
 					   : 0;
 	if (!want || f->address(entry) != p2m_value(&g->p2m, gfn) ||

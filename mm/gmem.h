@@ -48,9 +48,12 @@ struct gmem_stats {
 	u64 cow_breaks;		/* writes to shared pages (guest or hv) */
 	u64 cow_guest;		/* ... by the guest's own stores (MEMSTAT) */
 	u64 cow_page_walks;	/* ... by the guest's page-table walk */
+	u64 swapped_out;	/* pages taken to swap (or dropped as zero) */
+	u64 swapped_in;		/* swapped pages touched again (refaults) */
 };
 
 struct share;
+struct swap;
 
 /*
  * Frames released while a flush is owed wait on `stale` (linked through
@@ -65,6 +68,7 @@ struct gmem {
 	struct pool *pool;
 	struct share *share;	/* the scanner this VM is attached to, or
 				   NULL: then nothing of it is ever shared */
+	struct swap *swap;	/* its swap device, or NULL: never swapped */
 	u32 stale;		/* pool index + 1 of the first stale frame */
 	u64 nstale;
 	struct gmem_stats st;

@@ -24,7 +24,9 @@ enum frame_state {
  *            gfn            owner        refcount/checksum   link
  *   FREE     -              0            -                   free list
  *   PRIVATE  the guest page VM id + 1    content hash at     sharing's hash
- *                                        its last scan       chain (hashed)
+ *                                        its last scan, or   chain (hashed)
+ *                                        its clean swap slot
+ *                                        (swapcopy)
  *   SHARED   content hash   group + 1    guest pages mapping sharing's hash
  *                                        it                  chain (hashed)
  *   STALE    -              VM id + 1    -                   the VM's list of
@@ -39,7 +41,9 @@ struct frame_meta {
 	u64 scanned : 1;	/* PRIVATE: checksum is valid */
 	u64 walked : 1;		/* PRIVATE: the guest's page-table walk broke
 				   its sharing once: the scanner skips it */
-	u64 reserved : 9;
+	u64 swapcopy : 1;	/* PRIVATE: a swap slot (in checksum) still
+				   holds these bytes (mm/swap.c) */
+	u64 reserved : 8;
 	union {
 		u32 refcount;	/* SHARED */
 		u32 checksum;	/* PRIVATE */

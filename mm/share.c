@@ -248,6 +248,8 @@ static void scan_page(struct share *s, struct gmem *g, u64 gfn,
 		s->st.skipped_page_tables++;
 		return;
 	}
+	if (m->swapcopy)
+		return;	/* checksum holds its swap slot; cold anyway */
 	u32 h = (u32)s->hash(page);
 	s->st.scanned++;
 	if (!m->scanned || m->checksum != h) {

@@ -96,6 +96,23 @@ bool slat_unmap(struct slat *s, u64 gpa)
 	return true;
 }
 
+bool slat_test_and_clear_accessed(struct slat *s, u64 gpa)
+{
+	u64 *e = walk(s, gpa, false);
+
+	if (!e || !s->fmt->present(*e))
+		return false;
+	s->flush_owed = true;	/* a TLB entry would hide the next access */
+	if (!s->fmt->accessed) {
+		*e = 0;
+		s->leaves--;
+		return true;
+	}
+	bool was = *e & s->fmt->accessed;
+	*e &= ~s->fmt->accessed;
+	return was;
+}
+
 bool slat_lookup(const struct slat *s, u64 gpa, u64 *entry)
 {
 	u64 *e = walk((struct slat *)s, gpa, false);

@@ -28,6 +28,8 @@ struct slat_format {
 	bool (*present)(u64 entry);
 	u64 (*address)(u64 entry);
 	unsigned (*perms)(u64 entry);	/* SLAT_R|W|X of a leaf */
+	u64 accessed;		/* the leaf's accessed flag, which the CPU
+				   sets on a walk; 0 if it keeps none */
 };
 
 /*
@@ -78,6 +80,15 @@ int slat_map(struct slat *s, u64 gpa, u64 hpa, unsigned perms);
 /* Removes the mapping of gpa; true if one was present (a flush is then
  * owed). */
 bool slat_unmap(struct slat *s, u64 gpa);
+
+/*
+ * Was the page at gpa used since the last call?  With a hardware accessed
+ * flag: its value, and it is cleared; without one, whether the leaf is
+ * present, and it is removed (the next touch is a violation: sampling in
+ * software).  Either way a flush is owed, so that the next access really
+ * reaches the tables.  false if nothing is mapped.
+ */
+bool slat_test_and_clear_accessed(struct slat *s, u64 gpa);
 
 /* The leaf entry for gpa if present. */
 bool slat_lookup(const struct slat *s, u64 gpa, u64 *entry);

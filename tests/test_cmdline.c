@@ -511,11 +511,11 @@ TEST(config_selftest_names)
 TEST(config_unknown_key)
 {
 	CHECK_EQ(parse("foo=1"), -1);
-	CHECK_STR(err, "unknown key 'foo' (known: vm pool slice stat_interval watchdog slat_drop share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'foo' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low share share_scan share_oracle selftest)");
 	CHECK_EQ(parse("vm=a.elf VM=b.elf"), -1);
-	CHECK_STR(err, "unknown key 'VM' (known: vm pool slice stat_interval watchdog slat_drop share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'VM' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low share share_scan share_oracle selftest)");
 	CHECK_EQ(parse("vms=a"), -1);
-	CHECK_STR(err, "unknown key 'vms' (known: vm pool slice stat_interval watchdog slat_drop share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'vms' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low share share_scan share_oracle selftest)");
 
 	/* Truncated into a small buffer: terminated, nothing past errlen. */
 	char small[32];

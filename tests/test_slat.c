@@ -482,9 +482,16 @@ TEST(slat_ept_format_bits)
 	CHECK_EQ(ept.perms(ad), SLAT_R | SLAT_W);
 	CHECK_EQ(ept.address(ad), 0x5000);
 	/* The same capabilities, the same format; only bit 0 matters. */
-	CHECK(ept_format_for(0) == ept_format_for(~1ull));
-	CHECK(ept_format_for(1) == ept_format_for(~0ull));
+	/* Only execute-only (bit 0) and the A/D flags (bit 21) matter. */
+	CHECK(ept_format_for(0) == ept_format_for(~(1ull | EPT_CAP_AD)));
+	CHECK(ept_format_for(1) == ept_format_for(~EPT_CAP_AD));
+	CHECK(ept_format_for(EPT_CAP_AD) == ept_format_for(~1ull));
 	CHECK(ept_format_for(0) != ept_format_for(1));
+	CHECK(ept_format_for(0) != ept_format_for(EPT_CAP_AD));
+	/* The accessed flag is bit 8, and only where the CPU keeps it. */
+	CHECK_EQ(ept_format_for(0)->accessed, 0);
+	CHECK_EQ(ept_format_for(EPT_CAP_AD)->accessed, 1ull << 8);
+	CHECK_EQ(ept_format_for(EPT_CAP_AD | 1)->accessed, 1ull << 8);
 	CHECK(!strcmp(ept.name, "EPT") && !strcmp(ept_xo.name, "EPT"));
 	CHECK_EQ(ept_misuse, 0);
 }

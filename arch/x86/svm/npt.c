@@ -10,6 +10,7 @@
 #define NPT_P (1ull << 0)
 #define NPT_RW (1ull << 1)
 #define NPT_US (1ull << 2)	/* NPT walks are user accesses: always set */
+#define NPT_A (1ull << 5)	/* accessed: set by the CPU's nested walk */
 #define NPT_NX (1ull << 63)
 #define NPT_ADDR 0x000ffffffffff000ull
 
@@ -53,4 +54,5 @@ const struct slat_format npt_format = {
 	.present = npt_present,
 	.address = npt_address,
 	.perms = npt_perms,
+	.accessed = NPT_A,
 };

@@ -30,7 +30,6 @@
 #define CAP_MEMTYPE_UC		(1ull << 8)
 #define CAP_MEMTYPE_WB		(1ull << 14)
 #define CAP_INVEPT		(1ull << 20)
-#define CAP_AD			(1ull << 21)
 #define CAP_INVEPT_SINGLE	(1ull << 25)
 #define CAP_INVEPT_ALL		(1ull << 26)
 #define CAP_INVVPID		(1ull << 32)
@@ -83,7 +82,7 @@ int ept_check_caps(char *err, size_t errlen)
 
 	vmx.eptp_flags = ((cap & CAP_MEMTYPE_WB) ? MEMTYPE_WB : MEMTYPE_UC) |
 			 EPTP_WALK_LENGTH_4;
-	if (cap & CAP_AD)
+	if (cap & EPT_CAP_AD)
 		vmx.eptp_flags |= EPTP_AD_ENABLE;
 	ept_format = *ept_format_for(cap);
 	return 0;

@@ -67,28 +67,24 @@ static unsigned ept_perms(u64 e)
 	       ((e & EPT_X) ? SLAT_X : 0);
 }
 
-static const struct slat_format ept_format_rwx = {
-	.name = "EPT",
-	.make_table = ept_make_table,
-	.make_leaf = ept_make_leaf,
-	.present = ept_present,
-	.address = ept_address,
-	.perms = ept_perms,
-};
+/* Four formats: execute-only leaves or not, accessed flags or not (the
+ * EPTP enables them where IA32_VMX_EPT_VPID_CAP allows, ept.c). */
+#define EPT_FORMAT(leaf, ad)                                                \
+	{ .name = "EPT", .make_table = ept_make_table, .make_leaf = (leaf),  \
+	  .present = ept_present, .address = ept_address,                   \
+	  .perms = ept_perms, .accessed = (ad) }
 
-static const struct slat_format ept_format_xo = {
-	.name = "EPT",
-	.make_table = ept_make_table,
-	.make_leaf = ept_make_leaf_exec_only,
-	.present = ept_present,
-	.address = ept_address,
-	.perms = ept_perms,
+static const struct slat_format ept_formats[2][2] = {
+	{ EPT_FORMAT(ept_make_leaf, 0),
+	  EPT_FORMAT(ept_make_leaf, EPT_ACCESSED) },
+	{ EPT_FORMAT(ept_make_leaf_exec_only, 0),
+	  EPT_FORMAT(ept_make_leaf_exec_only, EPT_ACCESSED) },
 };
 
 const struct slat_format *ept_format_for(u64 ept_vpid_cap)
 {
-	return (ept_vpid_cap & EPT_CAP_EXEC_ONLY) ? &ept_format_xo
-						  : &ept_format_rwx;
+	return &ept_formats[!!(ept_vpid_cap & EPT_CAP_EXEC_ONLY)]
+			   [!!(ept_vpid_cap & EPT_CAP_AD)];
 }
 
 const char *ept_entry_problem(u64 e, int level, u64 ept_vpid_cap)

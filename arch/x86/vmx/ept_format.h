@@ -42,6 +42,8 @@
 /* IA32_VMX_EPT_VPID_CAP bit 0 (SDM Vol. 3D Appendix A.10): execute-only
  * EPT translations are supported. */
 #define EPT_CAP_EXEC_ONLY	(1ull << 0)
+/* Bit 21: accessed and dirty flags for EPT (EPTP bit 6 enables them). */
+#define EPT_CAP_AD		(1ull << 21)
 
 /* The entry format for a CPU whose IA32_VMX_EPT_VPID_CAP is cap; the same
  * cap always gives the same format. */
