@@ -80,6 +80,7 @@ enum memstat_index {
 	MEMSTAT_ZERO_POPULATED,
 	MEMSTAT_FAULTS,
 	MEMSTAT_COW_BREAKS,	/* the guest's writes that broke a share */
+	MEMSTAT_SWAP_INS,	/* swapped pages it touched again */
 	MEMSTAT_COUNT
 };
 

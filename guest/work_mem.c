@@ -176,6 +176,16 @@ int work_cow_storm(struct work_ctx *c)
 	return WORK_PASS;
 }
 
+/* MEMSTAT's count of this VM's pages brought back from swap, or -1
+ * without memvisor. */
+static int64_t swap_ins_now(void)
+{
+	if (!hv_present() ||
+	    hc_memstat(kernel_phys(cow_memstat), sizeof(cow_memstat)) < 0)
+		return -1;
+	return (int64_t)cow_memstat[MEMSTAT_SWAP_INS];
+}
+
 int work_hotcold(struct work_ctx *c)
 {
 	uint64_t hot_pages = c->cfg->hot_bytes / PAGE;
@@ -185,6 +195,7 @@ int work_hotcold(struct work_ctx *c)
 	uint64_t faults = work_faults();
 	struct region *hot = work_new_region("hot", hot_pages, TAG_HOT);
 	struct region *cold = work_new_region("cold", cold_pages, TAG_COLD);
+	uint64_t hot_refaults = 0;
 
 	kprintf("hotcold: hot %lu pages rewritten %lu times, cold %lu pages "
 		"written once in %lu-page steps\n",
@@ -198,10 +209,18 @@ int work_hotcold(struct work_ctx *c)
 		/* A new generation each round: the hot pages really change,
 		 * so a stale copy of last round's page is caught. */
 		hot->gen = r;
+		int64_t before = swap_ins_now();
 		work_fill(c, hot, 0, hot_pages);
 		if (work_verify(c, hot, 0, hot_pages) < 0)
 			return WORK_FAIL;
+		int64_t after = swap_ins_now();
+		if (before >= 0 && after >= 0)
+			hot_refaults += (uint64_t)(after - before);
 	}
+	if (hv_present())
+		kprintf("hotcold: memvisor brought pages back from swap %lu "
+			"times while the hot set was rewritten (%lu rounds of "
+			"%lu pages)\n", hot_refaults, rounds, hot_pages);
 	if (work_verify(c, cold, 0, cold_pages) < 0)
 		return WORK_FAIL;
 	print_populated("hotcold", hot_pages + cold_pages,

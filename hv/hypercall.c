@@ -18,7 +18,7 @@
 #include "exit.h"
 #include "vmmem.h"
 
-#define MEMSTAT_COUNTERS 7
+#define MEMSTAT_COUNTERS 8
 
 /* The copy of the gfn list being worked on.  One CPU runs one exit at a
  * time, so one buffer serves every VM. */
@@ -86,6 +86,7 @@ static s64 memstat(struct vm *vm, u64 gpa, u64 len)
 		g->st.populated_slat + g->st.populated_hv,
 		vm->stats.exits[EXIT_SLAT_VIOLATION],
 		g->st.cow_guest,
+		g->st.swapped_in,
 	};
 	u64 n = MIN(len, sizeof(c)) / sizeof(u64) * sizeof(u64);
 

@@ -67,8 +67,8 @@
 #include "../hv/hvmem.h"
 #include "../hv/vmmem.h"
 
-/* MEMSTAT's seven u64 counters (docs/guest-abi.md). */
-#define MEMSTAT_BYTES 56
+/* MEMSTAT's eight u64 counters (docs/guest-abi.md). */
+#define MEMSTAT_BYTES 64
 
 #define NVM 3
 static const u64 vm_pages[NVM] = { 768, 256, 160 };	/* 1184 pages */
@@ -706,9 +706,9 @@ static void hc_memstat(int v, bool cold)
 	/* Which pages are shared, and so which writes break a share, is the
 	 * scanner's choice: the model takes those counts from the VM
 	 * (check_state() checks the p2m). */
-	u64 c[7] = { m->resident, vm->mem.p2m.count[P2M_SHARED], 0,
+	u64 c[8] = { m->resident, vm->mem.p2m.count[P2M_SHARED], 0,
 		     m->ballooned, m->pops, m->violations,
-		     vm->mem.st.cow_guest };
+		     vm->mem.st.cow_guest, vm->mem.st.swapped_in };
 	s64 want;
 	u64 need = 0;
 	if (!vm_in_ram(vm, gpa, n)) {
