@@ -481,8 +481,16 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 			(unsigned long long)(frames.st.free * PAGE_SIZE / MiB),
 			(unsigned long long)(HV_RESERVE_FRAMES * PAGE_SIZE /
 					     MiB));
-	if (guest_pool_init(pool, err, sizeof(err)) < 0 ||
-	    guest_share_init(cfg->share, err, sizeof(err)) < 0 ||
+	if (guest_pool_init(pool, err, sizeof(err)) < 0)
+		hv_fail("%s", err);
+	if (cfg->swap_bytes / PAGE_SIZE + HV_RESERVE_FRAMES > frames.st.free)
+		hv_fail("swap: %llu MiB requested, but only %llu MiB are free "
+			"and the hypervisor keeps %llu MiB for itself",
+			(unsigned long long)(cfg->swap_bytes / MiB),
+			(unsigned long long)(frames.st.free * PAGE_SIZE / MiB),
+			(unsigned long long)(HV_RESERVE_FRAMES * PAGE_SIZE /
+					     MiB));
+	if (guest_share_init(cfg->share, err, sizeof(err)) < 0 ||
 	    guest_swap_init(cfg->swap_bytes, cfg->swap_low, cfg->swap_high,
 			    err, sizeof(err)) < 0)
 		hv_fail("%s", err);

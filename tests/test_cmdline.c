@@ -633,3 +633,40 @@ TEST(config_share_keys)
 	CHECK_EQ(config_parse(&cfg, "share=on share=off", err, sizeof(err)), -1);
 	CHECK_STR(err, "key 'share' given twice");
 }
+
+/* Swapping's keys: defaults, values, and every bad value named with its
+ * key. */
+TEST(config_swap_keys)
+{
+	struct hv_config cfg;
+	char err[200];
+
+	CHECK_EQ(config_parse(&cfg, "vm=a", err, sizeof(err)), 0);
+	CHECK_EQ(cfg.swap_bytes, 0);
+	CHECK_EQ(cfg.swap_low, CONFIG_DEFAULT_SWAP_LOW);
+	CHECK_EQ(cfg.swap_high, CONFIG_DEFAULT_SWAP_HIGH);
+	CHECK_EQ(config_parse(&cfg, "swap=16M swap_low=10:20", err,
+			      sizeof(err)), 0);
+	CHECK_EQ(cfg.swap_bytes, 16 * MiB);
+	CHECK_EQ(cfg.swap_low, 10);
+	CHECK_EQ(cfg.swap_high, 20);
+	CHECK_EQ(config_parse(&cfg, "swap=0", err, sizeof(err)), 0);
+	CHECK_EQ(cfg.swap_bytes, 0);
+
+	CHECK_EQ(config_parse(&cfg, "swap=5000", err, sizeof(err)), -1);
+	CHECK_STR(err, "swap: bad size '5000' (want 0 or a multiple of 4K, "
+		       "e.g. 16M)");
+	CHECK_EQ(config_parse(&cfg, "swap=lots", err, sizeof(err)), -1);
+	CHECK_STR(err, "swap: bad size 'lots' (want 0 or a multiple of 4K, "
+		       "e.g. 16M)");
+	static const char *const bad_low[] = { "6:4", "0:3", "4", "4:4",
+					       "4:51", "a:b", ":6", "4:" };
+	for (unsigned i = 0; i < ARRAY_SIZE(bad_low); i++) {
+		char line[40];
+		snprintf(line, sizeof(line), "swap_low=%s", bad_low[i]);
+		CHECK_EQ(config_parse(&cfg, line, err, sizeof(err)), -1);
+		CHECK(strncmp(err, "swap_low: '", 11) == 0);
+	}
+	CHECK_STR(err, "swap_low: '4:' is not LOW:HIGH percent of the pool "
+		       "with 0 < LOW < HIGH <= 50 (e.g. 4:6)");
+}
