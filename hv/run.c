@@ -317,7 +317,8 @@ static void print_stat(u64 t_ms)
 		kprintf("%s{\"vm\":%d,\"state\":\"%s\",\"resident\":%llu,"
 			"\"populated\":%llu,\"slat_violations\":%llu,"
 			"\"exits\":%llu,\"slices\":%llu,\"preemptions\":%llu,"
-			"\"shared\":%llu,\"cow_breaks\":%llu,\"swapped\":%llu}",
+			"\"shared\":%llu,\"cow_breaks\":%llu,\"swapped\":%llu,"
+			"\"swap_outs\":%llu,\"swap_ins\":%llu}",
 			i ? "," : "", vm->id, state_name(vm),
 			(unsigned long long)(vm->mem.p2m.count[P2M_PRIVATE] +
 					     vm->mem.p2m.count[P2M_SHARED]),
@@ -328,7 +329,9 @@ static void print_stat(u64 t_ms)
 			(unsigned long long)vm->stats.preemptions,
 			(unsigned long long)vm->mem.p2m.count[P2M_SHARED],
 			(unsigned long long)vm->mem.st.cow_breaks,
-			(unsigned long long)vm->mem.p2m.count[P2M_SWAPPED]);
+			(unsigned long long)vm->mem.p2m.count[P2M_SWAPPED],
+			(unsigned long long)vm->mem.st.swapped_out,
+			(unsigned long long)vm->mem.st.swapped_in);
 	}
 	kprintf("],");
 	print_share_json();
@@ -502,11 +505,14 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 	       pool < ram ? " (overcommitted)" : "");
 	if (swap_on(&guest_swap))
 		hv_log("swap: a %llu MiB RAM-disk (%llu slots); the clock swaps "
-		       "out between slices below %llu free frames, up to %llu",
-		       (unsigned long long)(cfg->swap_bytes / MiB),
+		       "out between slices below %llu free frames, up to %llu, "
+		       "and reads %s", (unsigned long long)(cfg->swap_bytes / MiB),
 		       (unsigned long long)guest_swap.nslots,
 		       (unsigned long long)guest_swap.low,
-		       (unsigned long long)guest_swap.high);
+		       (unsigned long long)guest_swap.high,
+		       backend->slat->accessed
+			       ? "the accessed flags the CPU sets in the leaves"
+			       : "accesses sampled in software (no accessed flags)");
 	else
 		hv_log("swap: off");
 	if (cfg->share)
