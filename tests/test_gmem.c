@@ -108,6 +108,7 @@ static u64 rng;
 static long step_now;
 static bool failed;
 static bool swapping;	/* this run's VMs are attached to guest_swap */
+static bool no_last_writes;	/* MEMSTAT compares bytes across its call */
 
 /* Groups: vm0 and vm1 may share, vm2 only with itself. */
 static const unsigned vm_group[NVM] = { 0, 0, 1 };
@@ -143,6 +144,7 @@ static struct {
 	u64 memstat_reclaimed;
 	u64 scans, fills, ro_write_faults, shared_reads, verified, sweeps;
 	u64 a_sets, reclaims, backgrounds, swapped_reads, stops_swap_oom;
+	u64 last_writes;
 } cov;
 
 static u64 rnd(void)
@@ -180,6 +182,31 @@ static void model_flush(struct vm *vm)
 {
 	struct model *m = &model[vm->id];
 
+	/* Until the flush, another vCPU may still store through a cached
+	 * writable translation: one last byte, into the page it still
+	 * belongs to (PRIVATE, or gone out to the swap device meanwhile).
+	 * A page written to its slot before the flush loses that byte, and
+	 * the next comparison finds it. */
+	for (u64 gfn = 0; swapping && !no_last_writes && m->tlb && m->alive &&
+			  gfn < m->npages; gfn++) {
+		u64 hpa = m->tlb[gfn];
+		struct frame_meta *f = pool_meta(&guest_pool, hpa);
+		enum p2m_state st = p2m_state(&vm->mem.p2m, gfn);
+		if (!hpa || !m->tlbw[gfn] || !f || f->owner != (u64)vm->id + 1 ||
+		    f->gfn != gfn || (f->state != FRAME_PRIVATE &&
+				      f->state != FRAME_STALE) ||
+		    m->st[gfn] != M_RESIDENT || below(4))
+			continue;
+		if (!(st == P2M_PRIVATE && p2m_value(&vm->mem.p2m, gfn) == hpa) &&
+		    st != P2M_SWAPPED && st != P2M_UNPOPULATED)
+			continue;
+		u64 off = below(PAGE_SIZE);
+		u8 b = (u8)(rnd() | 1);
+		((u8 *)hv_ptr(hpa))[off] = b;
+		m->mem[gfn * PAGE_SIZE + off] = b;
+		note_touch(vm->id, gfn);
+		cov.last_writes++;
+	}
 	for (u64 gfn = 0; m->tlb && gfn < m->npages && !failed; gfn++) {
 		u64 hpa = m->tlb[gfn];
 		struct frame_meta *f = pool_meta(&guest_pool, hpa);
@@ -807,7 +834,9 @@ static void hc_memstat(int v, bool cold)
 	vm->vcpu.regs.rbx = gpa;
 	vm->vcpu.regs.rcx = len;
 	struct vm_exit x = { .reason = EXIT_HYPERCALL, .insn_len = 3 };
+	no_last_writes = true;
 	exit_handle(vm, &x);
+	no_last_writes = false;
 	s64 rc = (s64)vm->vcpu.regs.rax;
 	/* With the pool short, gmem_write asks sharing to reclaim (an urgent
 	 * pass that merges whatever is equal now): which frames that frees is
@@ -1286,7 +1315,7 @@ static void run_model(const char *name, u64 steps, u64 seed,
 		       "drops, %llu kept for want of a slot; %llu batches, %llu "
 		       "passed over, %llu rounds; %llu reclaims, %llu "
 		       "background, %llu accessed flags set, %llu in-place "
-		       "reads; %llu stops for want of pool and slots\n", name,
+		       "reads, %llu last stores before flushes; %llu stops for want of pool and slots\n", name,
 		       (unsigned long long)guest_swap.nslots,
 		       (unsigned long long)guest_swap.high_water,
 		       (unsigned long long)ws->swap_outs,
@@ -1301,6 +1330,7 @@ static void run_model(const char *name, u64 steps, u64 seed,
 		       (unsigned long long)cov.backgrounds,
 		       (unsigned long long)cov.a_sets,
 		       (unsigned long long)cov.swapped_reads,
+		       (unsigned long long)cov.last_writes,
 		       (unsigned long long)cov.stops_swap_oom);
 	if (steps >= 100000 && !failed && !swapping) {
 		CHECK(cov.enomem > 0);
