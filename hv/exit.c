@@ -397,10 +397,18 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 				vm->mem.slat.fmt->name, (unsigned long long)gpa);
 		break;
 	case GMEM_NO_FRAME:
-		if (swap_on(&guest_swap))
+		if (swap_on(&guest_swap) && guest_swap.used == guest_swap.nslots)
 			vm_stop(vm, "out of memory: pool %llu frames and swap "
 				"%llu slots all in use, at GPA 0x%llx",
 				(unsigned long long)guest_pool.nframes,
+				(unsigned long long)guest_swap.nslots,
+				(unsigned long long)gpa);
+		else if (swap_on(&guest_swap))
+			vm_stop(vm, "out of memory: pool %llu frames in use and "
+				"nothing could be swapped out (swap %llu of %llu "
+				"slots in use), at GPA 0x%llx",
+				(unsigned long long)guest_pool.nframes,
+				(unsigned long long)guest_swap.used,
 				(unsigned long long)guest_swap.nslots,
 				(unsigned long long)gpa);
 		else

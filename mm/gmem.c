@@ -271,15 +271,18 @@ enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
 		/* Our PRIVATE leaves grant everything but while a clean swap
 		 * copy is kept: any other permission fault on one is a bug,
 		 * and mapping it again would loop. */
-		if (present) {
-			if (!(access & GMEM_WRITE) ||
-			    !pool_meta(g->pool,
-				       p2m_value(&g->p2m, gfn))->swapcopy)
-				return GMEM_BAD_FAULT;
-			drop_swap_copy(g, gfn, false);	/* remapped below */
-		} else if (p2m_flag(&g->p2m, gfn, P2M_MAPPED)) {
+		if (present &&
+		    (!(access & GMEM_WRITE) ||
+		     !pool_meta(g->pool, p2m_value(&g->p2m, gfn))->swapcopy))
+			return GMEM_BAD_FAULT;
+		if (!present && p2m_flag(&g->p2m, gfn, P2M_MAPPED))
 			g->st.rebuilds++;	/* dropped SLAT, kept data */
-		}
+		/* A write ends a clean copy, whether its read-only leaf was
+		 * there (a permission fault) or not (dropped, or never built
+		 * since the swap-in): mapped writable below, in one exit. */
+		if ((access & GMEM_WRITE) &&
+		    pool_meta(g->pool, p2m_value(&g->p2m, gfn))->swapcopy)
+			drop_swap_copy(g, gfn, false);
 		break;
 	case P2M_UNPOPULATED:
 	case P2M_BALLOONED:

@@ -71,6 +71,8 @@ void stub_phys_init(u64 pool_bytes)
 	char err[160];
 	/* The previous test's sharing lived in memory just wiped. */
 	memset(&guest_share, 0, sizeof(guest_share));
+	/* So did its swapping: off until stub_swap_init(). */
+	memset(&guest_swap, 0, sizeof(guest_swap));
 	if (guest_pool_init(pool_bytes, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stub_hv: %s\n", err);
 		abort();
@@ -88,6 +90,17 @@ void stub_share_init(bool on)
 	char err[160];
 
 	if (guest_share_init(on, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stub_hv: %s\n", err);
+		abort();
+	}
+	stub_frames_free_at_start = frames.st.free;
+}
+
+void stub_swap_init(u64 bytes, u64 low_pct, u64 high_pct)
+{
+	char err[160];
+
+	if (guest_swap_init(bytes, low_pct, high_pct, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stub_hv: %s\n", err);
 		abort();
 	}

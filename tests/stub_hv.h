@@ -22,6 +22,12 @@ void stub_phys_init(u64 pool_bytes);
  * stub_phys_init and before the VMs; its hash table, census and zero frame
  * stay allocated, so stub_frames_free_at_start is taken again after them. */
 void stub_share_init(bool on);
+/* Sets up swapping as hv/run.c does (guest_swap_init: a RAM-disk of
+ * `bytes`, 0 = off, background watermarks low_pct/high_pct of the pool),
+ * after stub_phys_init (and stub_share_init, if any) and before the VMs,
+ * which vmmem_init() then attaches; the disk and its slot table stay
+ * allocated, so stub_frames_free_at_start is taken again after them. */
+void stub_swap_init(u64 bytes, u64 low_pct, u64 high_pct);
 /* frames.st.free right after stub_phys_init(). */
 extern u64 stub_frames_free_at_start;
 

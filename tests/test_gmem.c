@@ -52,6 +52,18 @@
  * The same model runs again with a scanner hash that returns a constant:
  * only the byte comparison then keeps different pages apart.
  *
+ * Swapping (gmem_model_swap, gmem_model_swap_small): the VMs are attached
+ * to guest_swap over a RAM-disk big enough for every page the pool cannot
+ * hold, or too small (the out-of-memory stop, "pool N frames and swap M
+ * slots"); pressure steps run swap_reclaim() with a random need and
+ * swap_background(); the model's walk that fills its TLB sets the leaf's
+ * accessed flag as the CPU does (a TLB hit does not), and random "CPU
+ * walks" set more.  A resident page may then also be SWAPPED, or
+ * UNPOPULATED when its bytes are all zero (a zero drop); the slots in use
+ * are the SWAPPED entries plus the clean copies; swap_check() finds
+ * nothing; the hv reads a swapped page in place without swapping it in;
+ * at the end every slot is free.
+ *
  * Steps and seed: GMEM_STEPS (default 100000; a tenth of it with the
  * constant hash) and GMEM_SEED (default 1); `make fuzz` runs 10^7 steps
  * with a random seed it prints.
@@ -95,6 +107,8 @@ static struct model model[NVM];
 static u64 rng;
 static long step_now;
 static bool failed;
+static bool swapping;	/* this run's VMs are attached to guest_swap */
+static bool no_last_writes;	/* MEMSTAT compares bytes across its call */
 
 /* Groups: vm0 and vm1 may share, vm2 only with itself. */
 static const unsigned vm_group[NVM] = { 0, 0, 1 };
@@ -129,6 +143,8 @@ static struct {
 	u64 list_in_listed, memstats, drops, teardowns, flushes, evictions;
 	u64 memstat_reclaimed;
 	u64 scans, fills, ro_write_faults, shared_reads, verified, sweeps;
+	u64 a_sets, reclaims, backgrounds, swapped_reads, stops_swap_oom;
+	u64 last_writes;
 } cov;
 
 static u64 rnd(void)
@@ -166,6 +182,31 @@ static void model_flush(struct vm *vm)
 {
 	struct model *m = &model[vm->id];
 
+	/* Until the flush, another vCPU may still store through a cached
+	 * writable translation: one last byte, into the page it still
+	 * belongs to (PRIVATE, or gone out to the swap device meanwhile).
+	 * A page written to its slot before the flush loses that byte, and
+	 * the next comparison finds it. */
+	for (u64 gfn = 0; swapping && !no_last_writes && m->tlb && m->alive &&
+			  gfn < m->npages; gfn++) {
+		u64 hpa = m->tlb[gfn];
+		struct frame_meta *f = pool_meta(&guest_pool, hpa);
+		enum p2m_state st = p2m_state(&vm->mem.p2m, gfn);
+		if (!hpa || !m->tlbw[gfn] || !f || f->owner != (u64)vm->id + 1 ||
+		    f->gfn != gfn || (f->state != FRAME_PRIVATE &&
+				      f->state != FRAME_STALE) ||
+		    m->st[gfn] != M_RESIDENT || below(4))
+			continue;
+		if (!(st == P2M_PRIVATE && p2m_value(&vm->mem.p2m, gfn) == hpa) &&
+		    st != P2M_SWAPPED && st != P2M_UNPOPULATED)
+			continue;
+		u64 off = below(PAGE_SIZE);
+		u8 b = (u8)(rnd() | 1);
+		((u8 *)hv_ptr(hpa))[off] = b;
+		m->mem[gfn * PAGE_SIZE + off] = b;
+		note_touch(vm->id, gfn);
+		cov.last_writes++;
+	}
 	for (u64 gfn = 0; m->tlb && gfn < m->npages && !failed; gfn++) {
 		u64 hpa = m->tlb[gfn];
 		struct frame_meta *f = pool_meta(&guest_pool, hpa);
@@ -199,6 +240,33 @@ static void walk_tables(const struct slat *s, u64 gpa, u64 out[4])
 			break;
 		u64 e = ((u64 *)hv_ptr(t))[(gpa >> (12 + 9 * (level - 1))) & 511];
 		t = s->fmt->present(e) ? s->fmt->address(e) : 0;
+	}
+}
+
+/* The leaf entry the CPU's walk of gpa ends at, or NULL. */
+static u64 *leaf_ptr(const struct slat *s, u64 gpa)
+{
+	u64 t = s->root;
+
+	for (int level = 4; level > 1; level--) {
+		u64 e = ((u64 *)hv_ptr(t))[(gpa >> (12 + 9 * (level - 1))) & 511];
+		if (!s->fmt->present(e))
+			return NULL;
+		t = s->fmt->address(e);
+	}
+	u64 *e = &((u64 *)hv_ptr(t))[(gpa >> 12) & 511];
+	return s->fmt->present(*e) ? e : NULL;
+}
+
+/* The CPU's walk through the leaf for gpa sets its accessed flag (where
+ * the format has one; the host CPU never does it for us). */
+static void set_accessed(struct vm *vm, u64 gpa)
+{
+	u64 *e = leaf_ptr(&vm->mem.slat, gpa);
+
+	if (e && vm->mem.slat.fmt->accessed) {
+		*e |= vm->mem.slat.fmt->accessed;
+		cov.a_sets++;
 	}
 }
 
@@ -440,6 +508,10 @@ static bool guest_access(int v, u64 gpa, void *buf, u64 len, bool write)
 			present = slat_lookup(&vm->mem.slat, gfn * PAGE_SIZE, &e);
 			bool w = present && (vm->mem.slat.fmt->perms(e) & SLAT_W);
 			if (present && (!write || w)) {
+				/* The walk that fills the TLB sets the
+				 * leaf's accessed flag, as hardware does; a
+				 * TLB hit does not. */
+				set_accessed(vm, gpa);
 				m->tlb[gfn] = vm->mem.slat.fmt->address(e);
 				m->tlbw[gfn] = w;
 				walk_tables(&vm->mem.slat, gfn * PAGE_SIZE,
@@ -456,7 +528,20 @@ static bool guest_access(int v, u64 gpa, void *buf, u64 len, bool write)
 		m->violations++;
 		cov.violations++;
 		if (vm->state != VM_RUNNING) {
-			if (!strstr(vm->stop_reason, "out of guest memory"))
+			bool swap_oom = strstr(vm->stop_reason,
+				"out of memory: pool ") &&
+				strstr(vm->stop_reason, " slots all in use");
+			if (swap_oom && !swapping)
+				FAIL("vm%d stopped: %s, without swapping", v,
+				     vm->stop_reason);
+			else if (swap_oom && guest_swap.used != guest_swap.nslots)
+				FAIL("vm%d stopped: %s, with %llu of %llu slots "
+				     "in use", v, vm->stop_reason,
+				     (unsigned long long)guest_swap.used,
+				     (unsigned long long)guest_swap.nslots);
+			else if (!swap_oom &&
+				 (swapping || !strstr(vm->stop_reason,
+						      "out of guest memory")))
 				FAIL("vm%d stopped: %s", v, vm->stop_reason);
 			else if (guest_pool.st.free != 0)
 				FAIL("vm%d out of memory with %llu frames free",
@@ -465,6 +550,7 @@ static bool guest_access(int v, u64 gpa, void *buf, u64 len, bool write)
 				FAIL("vm%d stopped, but gfn 0x%llx was populated",
 				     v, (unsigned long long)gfn);
 			cov.stops_oom++;
+			cov.stops_swap_oom += swap_oom;
 			return false;
 		}
 		enum p2m_state now = p2m_state(&vm->mem.p2m, gfn);
@@ -477,7 +563,7 @@ static bool guest_access(int v, u64 gpa, void *buf, u64 len, bool write)
 		model_populated(m, gfn);
 		gmem_settle(&vm->mem);	/* the re-entry */
 	}
-	FAIL("vm%d: no progress on gpa 0x%llx", v, (unsigned long long)gpa);
+	{ u64 e = 0; bool pr = slat_lookup(&vm->mem.slat, gpa, &e); FAIL("vm%d: no progress on gpa 0x%llx (%s, %s; p2m %s 0x%llx, leaf %d 0x%llx, tlb 0x%llx w%d)", v, (unsigned long long)gpa, write ? "write" : "read", "", p2m_state_name(p2m_state(&vm->mem.p2m, gfn)), (unsigned long long)p2m_value(&vm->mem.p2m, gfn), pr, (unsigned long long)e, (unsigned long long)m->tlb[gfn], m->tlbw[gfn]); }
 	return false;
 }
 
@@ -499,6 +585,8 @@ static bool guest_store(int v, u64 gpa, const void *buf, u64 len)
 	}
 	return true;
 }
+
+static void verify_page(int v, u64 gfn);
 
 /* --- the operations ----------------------------------------------------------- */
 
@@ -709,6 +797,15 @@ static void hc_memstat(int v, bool cold)
 	u64 c[8] = { m->resident, vm->mem.p2m.count[P2M_SHARED], 0,
 		     m->ballooned, m->pops, m->violations,
 		     vm->mem.st.cow_guest, vm->mem.st.swapped_in };
+	if (swapping) {
+		/* Which pages are out is the clock's choice, and a zero drop
+		 * makes a page populate again: those counts come from the
+		 * VM (check_state() checks the p2m). */
+		c[0] = vm->mem.p2m.count[P2M_PRIVATE] +
+		       vm->mem.p2m.count[P2M_SHARED];
+		c[2] = vm->mem.p2m.count[P2M_SWAPPED];
+		c[4] = vm->mem.st.populated_slat + vm->mem.st.populated_hv;
+	}
 	s64 want;
 	u64 need = 0;
 	if (!vm_in_ram(vm, gpa, n)) {
@@ -717,7 +814,9 @@ static void hc_memstat(int v, bool cold)
 		for (u64 g = gpa / PAGE_SIZE; n && g <= (gpa + n - 1) / PAGE_SIZE;
 		     g++) {
 			u64 h = p2m_value(&vm->mem.p2m, g);
-			if (m->st[g] != M_RESIDENT)
+			enum p2m_state ps = p2m_state(&vm->mem.p2m, g);
+			if (m->st[g] != M_RESIDENT || ps == P2M_SWAPPED ||
+			    ps == P2M_UNPOPULATED)
 				need++;
 			else if (p2m_state(&vm->mem.p2m, g) == P2M_SHARED)
 				need += h == guest_share.zero_hpa ||
@@ -735,7 +834,9 @@ static void hc_memstat(int v, bool cold)
 	vm->vcpu.regs.rbx = gpa;
 	vm->vcpu.regs.rcx = len;
 	struct vm_exit x = { .reason = EXIT_HYPERCALL, .insn_len = 3 };
+	no_last_writes = true;
 	exit_handle(vm, &x);
+	no_last_writes = false;
 	s64 rc = (s64)vm->vcpu.regs.rax;
 	/* With the pool short, gmem_write asks sharing to reclaim (an urgent
 	 * pass that merges whatever is equal now): which frames that frees is
@@ -833,6 +934,55 @@ static void scan(void)
 	cov.scans++;
 }
 
+/* --- swapping ------------------------------------------------------------------------ */
+
+/* Pressure: a fault's synchronous reclaim with a random need, or the
+ * background swapping between slices (hv/run.c). */
+static void pressure(void)
+{
+	if (below(3)) {
+		u64 need = below(8) ? below(64) : below(POOL_FRAMES + 16);
+		swap_reclaim(&guest_swap, need);
+		cov.reclaims++;
+	} else {
+		swap_background(&guest_swap);
+		cov.backgrounds++;
+	}
+}
+
+/* The CPU walks some of a VM's mappings on its own (speculation, a
+ * prefetch, a walk after a TLB eviction): their accessed flags get set. */
+static void cpu_walks(int v)
+{
+	struct model *m = &model[v];
+	int n = 1 + (int)below(16);
+
+	for (int i = 0; i < n; i++) {
+		u64 g = below(4) ? below(m->npages / 3) : below(m->npages);
+		set_accessed(&vms[v], g * PAGE_SIZE);
+	}
+}
+
+/* The hv reads a page the model thinks is swapped out, in place. */
+static void hv_read_swapped(int v)
+{
+	struct model *m = &model[v];
+	struct vm *vm = &vms[v];
+	u64 g = below(m->npages), k = 0;
+
+	while (k++ < m->npages && p2m_state(&vm->mem.p2m, g) != P2M_SWAPPED)
+		g = (g + 1) % m->npages;
+	if (p2m_state(&vm->mem.p2m, g) != P2M_SWAPPED)
+		return;
+	u64 before = p2m_value(&vm->mem.p2m, g);
+	verify_page(v, g);
+	if (p2m_state(&vm->mem.p2m, g) != P2M_SWAPPED ||
+	    p2m_value(&vm->mem.p2m, g) != before)
+		FAIL("vm%d: the hv's read of swapped gfn 0x%llx swapped it in",
+		     v, (unsigned long long)g);
+	cov.swapped_reads++;
+}
+
 static u64 const_hash(const void *page)
 {
 	(void)page;
@@ -896,7 +1046,7 @@ static void step_begin(void)
  */
 static void check_state(bool sweep, bool deep)
 {
-	u64 private = 0, stale = 0;
+	u64 private = 0, stale = 0, swapped = 0, copies = 0;
 	static u32 census[POOL_FRAMES];
 
 	for (int v = 0; v < NVM && !failed; v++) {
@@ -911,8 +1061,18 @@ static void check_state(bool sweep, bool deep)
 		};
 		for (u64 g = 0; g < m->npages; g++) {
 			enum p2m_state st = p2m_state(&vm->mem.p2m, g);
-			if (st != want[m->st[g]] &&
-			    !(m->st[g] == M_RESIDENT && st == P2M_SHARED)) {
+			bool zero = false;
+			if (swapping && m->st[g] == M_RESIDENT &&
+			    st == P2M_UNPOPULATED) {
+				/* A zero drop: only an all-zero page. */
+				const u8 *b = m->mem + g * PAGE_SIZE;
+				zero = b[0] == 0 &&
+				       !memcmp(b, b + 1, PAGE_SIZE - 1);
+			}
+			if (st != want[m->st[g]] && !zero &&
+			    !(m->st[g] == M_RESIDENT && st == P2M_SHARED) &&
+			    !(swapping && m->st[g] == M_RESIDENT &&
+			      st == P2M_SWAPPED)) {
 				FAIL("vm%d gfn 0x%llx is %s, the model says %d",
 				     v, (unsigned long long)g,
 				     p2m_state_name(st), m->st[g]);
@@ -921,6 +1081,14 @@ static void check_state(bool sweep, bool deep)
 		}
 		private += vm->mem.p2m.count[P2M_PRIVATE];
 		stale += vm->mem.nstale;
+		swapped += vm->mem.p2m.count[P2M_SWAPPED];
+		for (u64 g = 0; swapping && g < m->npages; g++) {
+			if (p2m_state(&vm->mem.p2m, g) != P2M_PRIVATE)
+				continue;
+			struct frame_meta *f = pool_meta(&guest_pool,
+					p2m_value(&vm->mem.p2m, g));
+			copies += f && f->swapcopy;
+		}
 		if (sweep || touched.overflow) {
 			for (u64 g = 0; g < m->npages; g++)
 				verify_page(v, g);
@@ -960,6 +1128,14 @@ static void check_state(bool sweep, bool deep)
 		     (unsigned long long)private,
 		     (unsigned long long)guest_share.st.frames_shared,
 		     (unsigned long long)stale);
+	if (!failed && (swapping ? guest_swap.used != swapped + copies
+				 : swapped != 0))
+		FAIL("%llu swap slots in use; the VMs have %llu swapped pages "
+		     "and %llu clean copies", (unsigned long long)guest_swap.used,
+		     (unsigned long long)swapped, (unsigned long long)copies);
+	if (deep && !failed && swapping &&
+	    swap_check(&guest_swap, report, NULL) != 0)
+		FAIL("swap_check found differences");
 	if (deep && !failed) {
 		if (share_check(&guest_share, census, report, NULL) != 0)
 			FAIL("share_check found differences");
@@ -997,10 +1173,11 @@ static void make_images(void)
 /* The model run: steps steps from seed, with the scanner's hash hash
  * (NULL: XXH3, as in the hypervisor). */
 static void run_model(const char *name, u64 steps, u64 seed,
-		      u64 (*hash)(const void *page))
+		      u64 (*hash)(const void *page), u64 swap_slots)
 {
 	printf("  %s: GMEM_SEED=%llu, %llu steps\n", name,
 	       (unsigned long long)seed, (unsigned long long)steps);
+	swapping = swap_slots != 0;
 	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 	memset(&cov, 0, sizeof(cov));
 	failed = false;
@@ -1011,6 +1188,8 @@ static void run_model(const char *name, u64 steps, u64 seed,
 		guest_share.hash = hash;
 		guest_share.zero_hash = (u32)hash(images[0]);
 	}
+	if (swapping)	/* background between 2% and 6% of the pool */
+		stub_swap_init(swap_slots * PAGE_SIZE, 2, 6);
 	stub_on_flush = model_flush;
 	for (int v = 0; v < NVM; v++)
 		vm_up(v);
@@ -1034,8 +1213,14 @@ static void run_model(const char *name, u64 steps, u64 seed,
 			hc_balloon(v, false);
 		else if (op < 930)
 			hc_memstat(v, false);
-		else if (op < 996)
+		else if (op < 996 && !(swapping && op >= 960))
 			drop(v);
+		else if (op < 996 && op < 975)
+			pressure();
+		else if (op < 996 && op < 990)
+			cpu_walks(v);
+		else if (op < 996)
+			hv_read_swapped(v);
 		else if (op < 999)
 			vm_down(v);
 		else
@@ -1062,6 +1247,8 @@ static void run_model(const char *name, u64 steps, u64 seed,
 	CHECK_EQ(frames.st.free, stub_frames_free_at_start);
 	CHECK_EQ(guest_share.zero_refs, 0);
 	CHECK_EQ(guest_share.st.frames_shared, 0);
+	CHECK_EQ(guest_swap.used, 0);
+	CHECK_EQ(swapping ? swap_check(&guest_swap, report, NULL) : 0, 0);
 	stub_on_flush = NULL;
 
 	const struct share_stats *ss = &guest_share.st;
@@ -1121,9 +1308,47 @@ static void run_model(const char *name, u64 steps, u64 seed,
 		else
 			CHECK(ss->volatile_pages > 0);
 	}
-	if (steps >= 100000 && !failed) {
+	const struct swap_stats *ws = &guest_swap.st;
+	if (swapping)
+		printf("  %s: swapping: %llu slots (high water %llu); %llu "
+		       "swap-outs, %llu swap-ins, %llu zero drops, %llu clean "
+		       "drops, %llu kept for want of a slot; %llu batches, %llu "
+		       "passed over, %llu rounds; %llu reclaims, %llu "
+		       "background, %llu accessed flags set, %llu in-place "
+		       "reads, %llu last stores before flushes; %llu stops for want of pool and slots\n", name,
+		       (unsigned long long)guest_swap.nslots,
+		       (unsigned long long)guest_swap.high_water,
+		       (unsigned long long)ws->swap_outs,
+		       (unsigned long long)ws->swap_ins,
+		       (unsigned long long)ws->zero_drops,
+		       (unsigned long long)ws->clean_drops,
+		       (unsigned long long)ws->no_slot,
+		       (unsigned long long)ws->batches,
+		       (unsigned long long)ws->passed_over,
+		       (unsigned long long)ws->rounds,
+		       (unsigned long long)cov.reclaims,
+		       (unsigned long long)cov.backgrounds,
+		       (unsigned long long)cov.a_sets,
+		       (unsigned long long)cov.swapped_reads,
+		       (unsigned long long)cov.last_writes,
+		       (unsigned long long)cov.stops_swap_oom);
+	if (steps >= 100000 && !failed && !swapping) {
 		CHECK(cov.enomem > 0);
 		CHECK(cov.stops_oom > 0);
+	}
+	if (steps >= 10000 && !failed && swapping) {
+		CHECK(ws->swap_outs > 0);
+		CHECK(ws->swap_ins > 0);
+		CHECK(ws->zero_drops > 0);
+		if (swap_slots >= POOL_FRAMES / 2)
+			CHECK(ws->clean_drops > 0);
+		CHECK(ws->passed_over > 0);
+		CHECK(cov.swapped_reads > 0);
+		/* A small device runs out; a big one never does. */
+		if (swap_slots < POOL_FRAMES / 2)
+			CHECK(cov.stops_swap_oom > 0 && ws->no_slot > 0);
+		else
+			CHECK_EQ(cov.stops_swap_oom, 0);
 	}
 	for (int v = 0; v < NVM; v++) {
 		free(model[v].mem);
@@ -1139,7 +1364,7 @@ static void run_model(const char *name, u64 steps, u64 seed,
 TEST(gmem_model_random)
 {
 	run_model("gmem model", env_u64("GMEM_STEPS", 100000),
-		  env_u64("GMEM_SEED", 1), NULL);
+		  env_u64("GMEM_SEED", 1), NULL, 0);
 }
 
 /* The same model with a hash that returns a constant: only the byte
@@ -1148,5 +1373,20 @@ TEST(gmem_model_constant_hash)
 {
 	run_model("gmem model, constant hash",
 		  env_u64("GMEM_STEPS", 100000) / 10, env_u64("GMEM_SEED", 1) + 1,
-		  const_hash);
+		  const_hash, 0);
+}
+
+/* With swapping to a RAM-disk big enough for every page the pool cannot
+ * hold: the clock, swap-in, clean copies and pressure steps, no stop. */
+TEST(gmem_model_swap)
+{
+	run_model("gmem model, swap", env_u64("GMEM_STEPS", 100000),
+		  env_u64("GMEM_SEED", 1) + 2, NULL, 800);
+}
+
+/* And with one too small for the pressure: the out-of-memory stops. */
+TEST(gmem_model_swap_small)
+{
+	run_model("gmem model, small swap", env_u64("GMEM_STEPS", 100000) / 10,
+		  env_u64("GMEM_SEED", 1) + 3, NULL, 24);
 }
