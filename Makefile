@@ -177,6 +177,7 @@ UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_share.c tests/test_swap.c \
 	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
 	arch/x86/vmx/ept_format.c \
 	mm/share.c mm/swap.c mm/ramdisk.c mm/slat.c mm/p2m.c mm/pool.c mm/frame.c \
+	mm/balloon.c mm/reclaim.c \
 	arch/x86/svm/npt.c
 
 define unit_group

@@ -93,7 +93,7 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		return -1;
 	}
 	bool have_mem = false, have_args = false, have_expect = false,
-	     have_group = false;
+	     have_group = false, have_shares = false;
 
 	for (size_t i = n; i < len;) {
 		const char *it = val + i + 1;	/* skip the comma */
@@ -104,20 +104,35 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		bool is_args = m >= 5 && token_is(it, 5, "args=");
 		bool is_expect = m > 7 && token_is(it, 7, "expect=");
 		bool is_group = m > 12 && token_is(it, 12, "share_group=");
+		bool is_shares = m > 7 && token_is(it, 7, "shares=");
 		if ((is_mem && have_mem) || (is_args && have_args) ||
-		    (is_expect && have_expect) || (is_group && have_group)) {
+		    (is_expect && have_expect) || (is_group && have_group) ||
+		    (is_shares && have_shares)) {
 			fmt_snprintf(err, errlen, "vm%d: '%s' given twice",
 				     cfg->vm_count,
 				     is_mem ? "mem" : is_args ? "args"
 					     : is_expect ? "expect"
-							 : "share_group");
+					     : is_group ? "share_group"
+							: "shares");
 			return -1;
 		}
 		have_mem |= is_mem;
 		have_args |= is_args;
 		have_expect |= is_expect;
 		have_group |= is_group;
-		if (is_group) {
+		have_shares |= is_shares;
+		if (is_shares) {
+			u64 shares;
+			if (parse_u64(it + 7, m - 7, &shares) < 0 ||
+			    shares == 0 || shares > SHARES_MAX) {
+				fmt_snprintf(err, errlen,
+					     "vm%d: bad shares '%.*s' (want "
+					     "1-%u)", cfg->vm_count,
+					     (int)(m - 7), it + 7, SHARES_MAX);
+				return -1;
+			}
+			vm->shares = (unsigned)shares;
+		} else if (is_group) {
 			u64 group;
 			if (parse_u64(it + 12, m - 12, &group) < 0 ||
 			    group > 255) {
@@ -169,7 +184,7 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 			fmt_snprintf(err, errlen,
 				     "vm%d: unknown option '%.*s' (known: "
 				     "mem=SIZE, args=\"...\", expect=N|stopped, "
-				     "share_group=N)",
+				     "share_group=N, shares=N)",
 				     cfg->vm_count, (int)m, it);
 			return -1;
 		}
@@ -267,6 +282,53 @@ static int parse_swap_low(struct hv_config *cfg, const char *val,
 	return 0;
 }
 
+/* mem_states=HIGH:SOFT:HARD:LOW, percent of the pool. */
+static int parse_mem_states(struct hv_config *cfg, const char *val,
+			    size_t len, char *err, size_t errlen)
+{
+	u64 pct[4];
+	size_t at = 0;
+	int n = 0;
+	bool ok = true;
+
+	/* Exactly four numbers, three colons. */
+	while (ok && at <= len) {
+		size_t end = at;
+		while (end < len && val[end] != ':')
+			end++;
+		ok = n < 4 && parse_u64(val + at, end - at, &pct[n]) == 0;
+		n++;
+		at = end + 1;
+	}
+	if (!ok || n != 4 || pct[0] > 50 || pct[0] <= pct[1] ||
+	    pct[1] <= pct[2] || pct[2] <= pct[3] || pct[3] == 0) {
+		fmt_snprintf(err, errlen, "mem_states: '%.*s' is not "
+			     "HIGH:SOFT:HARD:LOW percent of the pool with 50 >= "
+			     "HIGH > SOFT > HARD > LOW > 0 (default %u:%u:%u:%u)",
+			     (int)len, val, MEM_STATES_DEFAULT_HIGH,
+			     MEM_STATES_DEFAULT_SOFT, MEM_STATES_DEFAULT_HARD,
+			     MEM_STATES_DEFAULT_LOW);
+		return -1;
+	}
+	for (int i = 0; i < 4; i++)
+		cfg->mem_states[i] = (unsigned)pct[i];
+	return 0;
+}
+
+static int parse_idle_tax(struct hv_config *cfg, const char *val,
+			  size_t len, char *err, size_t errlen)
+{
+	return parse_number("idle_tax", &cfg->idle_tax, 0, IDLE_TAX_MAX, val,
+			    len, err, errlen);
+}
+
+static int parse_balloon_max(struct hv_config *cfg, const char *val,
+			     size_t len, char *err, size_t errlen)
+{
+	return parse_number("balloon_max", &cfg->balloon_max, 0,
+			    BALLOON_MAX_MAX, val, len, err, errlen);
+}
+
 static int parse_share(struct hv_config *cfg, const char *val, size_t len,
 		       char *err, size_t errlen)
 {
@@ -302,6 +364,9 @@ static const struct config_key keys[] = {
 	{ "slat_drop", false, parse_slat_drop },
 	{ "swap", false, parse_swap },
 	{ "swap_low", false, parse_swap_low },
+	{ "mem_states", false, parse_mem_states },
+	{ "idle_tax", false, parse_idle_tax },
+	{ "balloon_max", false, parse_balloon_max },
 	{ "share", false, parse_share },
 	{ "share_scan", false, parse_share_scan },
 	{ "share_oracle", false, parse_share_oracle },
@@ -322,6 +387,12 @@ int config_parse(struct hv_config *cfg, const char *cmdline, char *err,
 				   .watchdog_s = CONFIG_DEFAULT_WATCHDOG_S,
 				   .swap_low = CONFIG_DEFAULT_SWAP_LOW,
 				   .swap_high = CONFIG_DEFAULT_SWAP_HIGH,
+				   .mem_states = { MEM_STATES_DEFAULT_HIGH,
+						   MEM_STATES_DEFAULT_SOFT,
+						   MEM_STATES_DEFAULT_HARD,
+						   MEM_STATES_DEFAULT_LOW },
+				   .idle_tax = IDLE_TAX_DEFAULT,
+				   .balloon_max = BALLOON_MAX_DEFAULT,
 				   .share = true,
 				   .share_scan = CONFIG_DEFAULT_SHARE_SCAN };
 	while ((r = cmdline_next(&pos, &kv, err, errlen)) > 0) {

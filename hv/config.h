@@ -3,11 +3,13 @@
  * command line) means.  Pure logic, host-tested by tests/test_cmdline.c.
  *
  *   vm=MODULE[,mem=SIZE][,args="GUEST COMMAND LINE"][,expect=WHAT]
- *      [,share_group=N]
+ *      [,share_group=N][,shares=N]
  *                   declare a VM (up to 8); expect=N (exit status N, default
  *                   0) or expect=stopped (the hypervisor stops it) says
  *                   how it must end for HV RESULT: PASS; pages are shared
- *                   only between VMs of one share_group (0-255, default 0)
+ *                   only between VMs of one share_group (0-255, default 0);
+ *                   shares=N (1-1000000, default 1000) is its proportional
+ *                   share of memory under pressure (mm/reclaim.c)
  *   pool=SIZE       the guest-memory pool (default: the sum of the VMs' RAM);
  *                   may be smaller than that sum (overcommit)
  *   slice=US        a vCPU's time slice in microseconds (default 10000)
@@ -21,8 +23,15 @@
  *   swap=SIZE       the swap RAM-disk (a multiple of 4K; default 0: no
  *                   swapping)
  *   swap_low=LOW:HIGH  free pool frames, in percent of the pool, below
- *                   which the clock swaps out between slices, and up to
- *                   which it does (default 4:6; 0 < LOW < HIGH <= 50)
+ *                   which the clock swaps out of every VM between slices,
+ *                   and up to which it does (default 2:4; 0 < LOW < HIGH
+ *                   <= 50); above LOW, swapping takes only from VMs short
+ *                   of their balloon target (mm/reclaim.c)
+ *   mem_states=HIGH:SOFT:HARD:LOW  the pool's free-memory states, percent
+ *                   of the pool (default 6:4:2:1, as VMware ESX)
+ *   idle_tax=PERCENT  the idle memory tax (0-99, default 75)
+ *   balloon_max=PERCENT  the most of a VM's RAM its balloon target may
+ *                   ask for (0-90, default 65)
  *   share=on|off    content-based page sharing (default on)
  *   share_scan=N    pages the sharing scanner hashes per round, between
  *                   slices (1-65536, default 128)
@@ -38,6 +47,7 @@
 #define HV_CONFIG_H
 
 #include "types.h"
+#include "../mm/reclaim.h"
 
 #define CONFIG_MAX_VMS 8
 #define CONFIG_NAME_MAX 64
@@ -70,14 +80,15 @@ struct vm_decl {
 	enum vm_expect expect;
 	int expect_status;
 	unsigned share_group;
+	unsigned shares;	/* 0: SHARES_DEFAULT */
 };
 
 #define CONFIG_DEFAULT_SLICE_US 10000
 #define CONFIG_DEFAULT_STAT_MS 1000
 #define CONFIG_DEFAULT_WATCHDOG_S 10
 #define CONFIG_DEFAULT_SHARE_SCAN 128
-#define CONFIG_DEFAULT_SWAP_LOW 4
-#define CONFIG_DEFAULT_SWAP_HIGH 6
+#define CONFIG_DEFAULT_SWAP_LOW 2
+#define CONFIG_DEFAULT_SWAP_HIGH 4
 
 struct hv_config {
 	enum selftest selftest;
@@ -88,6 +99,9 @@ struct hv_config {
 	u64 slat_drop;
 	u64 swap_bytes;		/* 0: no swapping */
 	u64 swap_low, swap_high;	/* percent of the pool */
+	unsigned mem_states[4];	/* high, soft, hard, low: percent */
+	u64 idle_tax;		/* percent */
+	u64 balloon_max;	/* percent of a VM's RAM */
 	bool share;		/* share=on (default) */
 	u64 share_scan;
 	u64 share_oracle;

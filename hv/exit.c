@@ -397,26 +397,13 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 				vm->mem.slat.fmt->name, (unsigned long long)gpa);
 		break;
 	case GMEM_NO_FRAME:
-		if (swap_on(&guest_swap) && guest_swap.used == guest_swap.nslots)
-			vm_stop(vm, "out of memory: pool %llu frames and swap "
-				"%llu slots all in use, at GPA 0x%llx",
-				(unsigned long long)guest_pool.nframes,
-				(unsigned long long)guest_swap.nslots,
-				(unsigned long long)gpa);
-		else if (swap_on(&guest_swap))
-			vm_stop(vm, "out of memory: pool %llu frames in use and "
-				"nothing could be swapped out (swap %llu of %llu "
-				"slots in use), at GPA 0x%llx",
-				(unsigned long long)guest_pool.nframes,
-				(unsigned long long)guest_swap.used,
-				(unsigned long long)guest_swap.nslots,
-				(unsigned long long)gpa);
-		else
-			vm_stop(vm, "out of guest memory (pool %llu frames, %llu "
-				"in use) at GPA 0x%llx",
-				(unsigned long long)guest_pool.nframes,
-				(unsigned long long)pool_used(&guest_pool),
-				(unsigned long long)gpa);
+		/* Not a failure yet: the vCPU waits for reclaim (the
+		 * scheduler, hv/run.c, decides when nothing can free one);
+		 * the access is retried when it runs again. */
+		vm->wants_frame = true;
+		vm->wait_gpa = gpa;
+		vm->stats.mem_waits++;
+		vm->yielded = true;
 		break;
 	case GMEM_BAD_FAULT:
 		vm_stop(vm, "unexpected %s permission fault at GPA 0x%llx (%s) "

@@ -56,7 +56,7 @@ static s64 copy_gfn_list(struct vm *vm, u64 gpa, u64 count, bool ballooned)
 }
 
 /* Inflate: the pages go to the balloon, their frames back to the pool
- * (mm/gmem.c holds each back until the TLB flush it owes, paid here). */
+ * (mm/balloon.c; the TLB flush they owe is paid before it returns). */
 static s64 balloon(struct vm *vm, u64 gpa, u64 count, bool inflate)
 {
 	s64 rc;
@@ -66,13 +66,7 @@ static s64 balloon(struct vm *vm, u64 gpa, u64 count, bool inflate)
 	rc = copy_gfn_list(vm, gpa, count, !inflate);
 	if (rc < 0)
 		return rc;
-	for (u64 k = 0; k < count; k++)
-		gmem_release(&vm->mem, gfns[k],
-			     inflate ? P2M_BALLOONED : P2M_UNPOPULATED);
-	/* One flush for the whole list, now: the frames are back in the
-	 * pool before this exit ends, for whichever VM faults next. */
-	gmem_settle(&vm->mem);
-	return (s64)count;
+	return (s64)balloon_apply(&vm->mem, gfns, count, inflate);
 }
 
 static s64 memstat(struct vm *vm, u64 gpa, u64 len)
@@ -120,7 +114,7 @@ void hypercall_handle(struct vm *vm)
 		rc = balloon(vm, r->rbx, r->rcx, false);
 		break;
 	case HC_BALLOON_TARGET:
-		rc = 0;		/* no reclaim policy yet: keep everything */
+		rc = (s64)balloon_target(&vm->mem);	/* mm/reclaim.c */
 		break;
 	case HC_YIELD:
 		vm->yielded = true;

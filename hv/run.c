@@ -102,6 +102,7 @@ static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 	vm->mem_bytes = d->mem;
 	vm->npages = d->mem / PAGE_SIZE;
 	vm->share_group = d->share_group;
+	vm->shares = d->shares ? d->shares : SHARES_DEFAULT;
 	vm->vcpu.vm = vm;
 	vm->state = VM_LOADING;
 
@@ -312,13 +313,19 @@ static void print_stat(u64 t_ms)
 	for (int i = 0; i < vm_count; i++) {
 		const struct vm *vm = &vms[i];
 		u64 exits = 0;
+		const char *blocked = vm->state != VM_RUNNING ? "no"
+				      : vm->wants_frame ? "memory"
+				      : reclaim_holds(&guest_reclaim, &vm->mem)
+					      ? "held" : "no";
 		for (int r = 0; r < EXIT_REASON_COUNT; r++)
 			exits += vm->stats.exits[r];
 		kprintf("%s{\"vm\":%d,\"state\":\"%s\",\"resident\":%llu,"
 			"\"populated\":%llu,\"slat_violations\":%llu,"
 			"\"exits\":%llu,\"slices\":%llu,\"preemptions\":%llu,"
 			"\"shared\":%llu,\"cow_breaks\":%llu,\"swapped\":%llu,"
-			"\"swap_outs\":%llu,\"swap_ins\":%llu}",
+			"\"swap_outs\":%llu,\"swap_ins\":%llu,"
+			"\"ballooned\":%llu,\"target\":%llu,\"idle_pct\":%llu,"
+			"\"balloon_touched\":%llu,\"blocked\":\"%s\"}",
 			i ? "," : "", vm->id, state_name(vm),
 			(unsigned long long)(vm->mem.p2m.count[P2M_PRIVATE] +
 					     vm->mem.p2m.count[P2M_SHARED]),
@@ -331,9 +338,19 @@ static void print_stat(u64 t_ms)
 			(unsigned long long)vm->mem.st.cow_breaks,
 			(unsigned long long)vm->mem.p2m.count[P2M_SWAPPED],
 			(unsigned long long)vm->mem.st.swapped_out,
-			(unsigned long long)vm->mem.st.swapped_in);
+			(unsigned long long)vm->mem.st.swapped_in,
+			(unsigned long long)vm->mem.p2m.count[P2M_BALLOONED],
+			(unsigned long long)vm->mem.balloon.target,
+			(unsigned long long)(vm->mem.balloon.idle_pm / 10),
+			(unsigned long long)vm->mem.st.balloon_touched, blocked);
 	}
-	kprintf("],");
+	const struct mem_thresholds *th = &guest_reclaim.par.th;
+	kprintf("],\"mem\":{\"state\":\"%s\",\"free\":%llu,\"high\":%llu,"
+		"\"soft\":%llu,\"hard\":%llu,\"low\":%llu},",
+		mem_state_name(guest_reclaim.state),
+		(unsigned long long)guest_pool.st.free,
+		(unsigned long long)th->high, (unsigned long long)th->soft,
+		(unsigned long long)th->hard, (unsigned long long)th->low);
 	print_share_json();
 	const struct swap_stats *w = &guest_swap.st;
 	kprintf(",\"swap\":{\"slots\":%llu,\"used\":%llu,\"high_water\":%llu,"
@@ -402,6 +419,82 @@ static void drop_slat(struct vm *vm)
 	vm->stats.slat_drops++;
 }
 
+/*
+ * A vCPU whose fault found no free frame waits (vm->wants_frame) while the
+ * others run, their balloons inflate and the swapper works; it runs again
+ * as soon as a frame is free.  It is stopped only when nothing can free
+ * one: sharing and swapping have nothing left to give, and no other VM
+ * that can run holds pages its balloon could still take (reclaim_can_free:
+ * it is blocked too, held, at its balloon bound, or has nothing).  Waiting
+ * is bounded as well (a VM that could balloon but never does must not
+ * keep the other waiting forever): after the watchdog's time (10 s when
+ * the watchdog is off) it is stopped the same way.  Each round either a
+ * frame comes free, or some waiter is stopped and its frames free, so the
+ * waiters never deadlock, and never livelock past the bound.
+ */
+#define MEM_WAIT_DEFAULT_S 10
+
+static u32 runnable_mask(void)
+{
+	u32 m = 0;
+
+	for (int i = 0; i < vm_count; i++)
+		if (vms[i].state == VM_RUNNING && !vms[i].wants_frame &&
+		    !reclaim_holds(&guest_reclaim, &vms[i].mem))
+			m |= 1u << vms[i].id;
+	return m;
+}
+
+/* True if the waiting vm may run now; stops it if it never can. */
+static bool frame_ready(struct vm *vm, u64 wait_limit_tsc)
+{
+	if (vmmem_frame_ready(vm, runnable_mask(), false)) {
+		u64 now = rdtsc();
+		vm->stats.mem_wait_us += (now - vm->blocked_since) / tsc_per_us;
+		vm->last_progress = now;
+		return true;
+	}
+	if (vm->state == VM_RUNNING &&
+	    rdtsc() - vm->blocked_since > wait_limit_tsc)
+		vmmem_frame_ready(vm, runnable_mask(), true);
+	return false;
+}
+
+/* Guest memory in use now: pages with a frame or a slot, every VM. */
+static u64 guest_pages_in_use(void)
+{
+	u64 n = 0;
+
+	for (int i = 0; i < vm_count; i++) {
+		const struct p2m *p = &vms[i].mem.p2m;
+		if (vms[i].state == VM_RUNNING)
+			n += p->count[P2M_PRIVATE] + p->count[P2M_SHARED] +
+			     p->count[P2M_SWAPPED];
+	}
+	return n;
+}
+
+static u64 in_use_peak, in_use_peak_resident;
+
+/* One policy period (mm/reclaim.c), and the figures for the summary. */
+static void reclaim_round(void)
+{
+	reclaim_period(&guest_reclaim);
+	for (int i = 0; i < vm_count; i++) {
+		struct vm *vm = &vms[i];
+		if (vm->state == VM_RUNNING) {
+			struct gmem *g = &vm->mem;
+			g->st.swapped_max = MAX(g->st.swapped_max,
+						g->p2m.count[P2M_SWAPPED]);
+		}
+	}
+	u64 n = guest_pages_in_use();
+	if (n > in_use_peak) {
+		in_use_peak = n;
+		in_use_peak_resident = pool_used(&guest_pool);
+	}
+}
+
 static void run_loop(const struct hv_config *cfg)
 {
 	const struct vm_decl *decls = cfg->vms;
@@ -412,6 +505,9 @@ static void run_loop(const struct hv_config *cfg)
 	u64 watchdog_tsc = cfg->watchdog_s * 1000000 * tsc_per_us;
 	u64 scan_tsc = cfg->slice_us * tsc_per_us, next_scan = 0;
 
+	u64 wait_tsc = (cfg->watchdog_s ? cfg->watchdog_s : MEM_WAIT_DEFAULT_S) *
+		       1000000 * tsc_per_us, next_policy = 0;
+
 	for (int i = 0; i < vm_count; i++)
 		vms[i].last_progress = start;
 	do {
@@ -420,18 +516,34 @@ static void run_loop(const struct hv_config *cfg)
 			struct vm *vm = &vms[i];
 			if (vm->state != VM_RUNNING)
 				continue;
-			run_slice(vm, cfg->slice_us,
-				  cfg->selftest == SELFTEST_HOST_NMI);
-			/* The scanner's round: between slices, at most one per
-			 * slice length of time, however often guests yield. */
+			if (vm->wants_frame && !frame_ready(vm, wait_tsc)) {
+				/* still waiting, or stopped for want of one */
+			} else if (reclaim_holds(&guest_reclaim, &vm->mem)) {
+				vm->stats.held++;
+				guest_reclaim.st.holds++;
+				vm->last_progress = rdtsc();
+			} else {
+				run_slice(vm, cfg->slice_us,
+					  cfg->selftest == SELFTEST_HOST_NMI);
+				if (vm->wants_frame)	/* it has just blocked */
+					vm->blocked_since = rdtsc();
+			}
+			/* The scanner's round and the policy's period:
+			 * between slices, at most one each per slice length
+			 * of time, however often guests yield. */
 			if (rdtsc() >= next_scan) {
 				share_scan(&guest_share, cfg->share_scan);
 				next_scan = rdtsc() + scan_tsc;
 			}
-			swap_background(&guest_swap);
+			if (rdtsc() >= next_policy) {
+				reclaim_round();
+				next_policy = rdtsc() + scan_tsc;
+			}
 			if (cfg->slat_drop && vm->state == VM_RUNNING &&
 			    vm->stats.slices % cfg->slat_drop == 0)
 				drop_slat(vm);
+			if (vm->state == VM_RUNNING && vm->wants_frame)
+				vm->last_progress = rdtsc();	/* waiting */
 			if (vm->state == VM_RUNNING && watchdog_tsc &&
 			    rdtsc() - vm->last_progress > watchdog_tsc)
 				vm_stop(vm, "watchdog: no exit but the timer for "
@@ -497,6 +609,8 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 	    guest_swap_init(cfg->swap_bytes, cfg->swap_low, cfg->swap_high,
 			    err, sizeof(err)) < 0)
 		hv_fail("%s", err);
+	guest_reclaim_init(cfg->mem_states, (unsigned)cfg->idle_tax,
+			   (unsigned)cfg->balloon_max);
 	hv_log("guest pool: %llu frames (%llu MiB) at 0x%llx for %llu MiB of "
 	       "guest RAM%s", (unsigned long long)guest_pool.nframes,
 	       (unsigned long long)(pool / MiB),
@@ -515,6 +629,13 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 			       : "accesses sampled in software (no accessed flags)");
 	else
 		hv_log("swap: off");
+	const struct mem_thresholds *th = &guest_reclaim.par.th;
+	hv_log("reclaim: free-memory states high %llu, soft %llu, hard %llu, "
+	       "low %llu frames; idle tax %llu%%, balloon targets up to %llu%% "
+	       "of a VM's RAM", (unsigned long long)th->high,
+	       (unsigned long long)th->soft, (unsigned long long)th->hard,
+	       (unsigned long long)th->low, (unsigned long long)cfg->idle_tax,
+	       (unsigned long long)cfg->balloon_max);
 	if (cfg->share)
 		hv_log("share: on; the scanner hashes %llu pages per round "
 		       "between slices (XXH3), %llu hash buckets, zero frame "

@@ -61,6 +61,9 @@ struct vm_stats {
 				   taken so the next slice starts clean */
 	u64 slices;		/* times the scheduler picked this vCPU */
 	u64 preemptions;	/* slices ended by the timer */
+	u64 mem_waits;		/* times it blocked on memory */
+	u64 mem_wait_us;	/* ... and for how long in all */
+	u64 held;		/* rounds it was held (below low) */
 };
 
 struct vm {
@@ -69,10 +72,15 @@ struct vm {
 	u64 mem_bytes;
 	u64 npages;
 	unsigned share_group;		/* vm=...,share_group= */
+	unsigned shares;		/* vm=...,shares= (mm/reclaim.c) */
 	struct gmem mem;		/* p2m, SLAT, frames: mm/gmem.c */
 	struct vcpu vcpu;
 	enum vm_state state;
 	bool yielded;			/* HLT or YIELD: end the slice */
+	bool wants_frame;		/* blocked: its fault found no frame;
+					   it runs again when one is free */
+	u64 blocked_since;		/* TSC when it blocked */
+	u64 wait_gpa;			/* the access that waits */
 	u64 last_progress;		/* TSC of the last exit that was not
 					   just the timer (the watchdog) */
 	int exit_status;		/* from the exit port */

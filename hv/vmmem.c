@@ -18,6 +18,7 @@
 struct pool guest_pool;
 struct share guest_share;
 struct swap guest_swap;
+struct reclaim guest_reclaim;
 static struct blockdev swap_disk;
 static u32 *share_census;	/* scratch for share_check() */
 
@@ -163,7 +164,69 @@ int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 		share_attach(&guest_share, &vm->mem, vm->share_group);
 	if (swap_on(&guest_swap))
 		swap_attach(&guest_swap, &vm->mem);
+	vm->mem.balloon.shares = vm->shares;
+	reclaim_attach(&guest_reclaim, &vm->mem);
 	return 0;
+}
+
+void guest_reclaim_init(const unsigned pct[4], unsigned idle_tax,
+			unsigned balloon_max)
+{
+	struct reclaim_params par = {
+		.th = mem_thresholds_from_pct(guest_pool.nframes, pct[0],
+					      pct[1], pct[2], pct[3]),
+		.idle_tax = idle_tax,
+		.balloon_max = balloon_max,
+	};
+
+	reclaim_init(&guest_reclaim, &guest_pool, &guest_swap, &par);
+}
+
+static void stop_out_of_memory(struct vm *vm, const char *why)
+{
+	u64 gpa = vm->wait_gpa;
+
+	if (swap_on(&guest_swap) && guest_swap.used == guest_swap.nslots)
+		vm_stop(vm, "out of memory: pool %llu frames and swap %llu slots "
+			"all in use, at GPA 0x%llx%s",
+			(unsigned long long)guest_pool.nframes,
+			(unsigned long long)guest_swap.nslots,
+			(unsigned long long)gpa, why);
+	else if (swap_on(&guest_swap))
+		vm_stop(vm, "out of memory: pool %llu frames in use and nothing "
+			"could be swapped out (swap %llu of %llu slots in use), "
+			"at GPA 0x%llx%s",
+			(unsigned long long)guest_pool.nframes,
+			(unsigned long long)guest_swap.used,
+			(unsigned long long)guest_swap.nslots,
+			(unsigned long long)gpa, why);
+	else
+		vm_stop(vm, "out of guest memory (pool %llu frames, %llu in use) "
+			"at GPA 0x%llx%s",
+			(unsigned long long)guest_pool.nframes,
+			(unsigned long long)pool_used(&guest_pool),
+			(unsigned long long)gpa, why);
+}
+
+bool vmmem_frame_ready(struct vm *vm, u32 runnable, bool waited_too_long)
+{
+	if (guest_pool.st.free == 0) {
+		gmem_settle(&vm->mem);
+		if (guest_share.on)
+			share_reclaim(&guest_share);
+		if (guest_pool.st.free == 0 && swap_on(&guest_swap))
+			swap_reclaim(&guest_swap, 1);
+	}
+	if (guest_pool.st.free > 0) {
+		vm->wants_frame = false;
+		return true;
+	}
+	if (!reclaim_can_free(&guest_reclaim, &vm->mem, runnable))
+		stop_out_of_memory(vm, "");
+	else if (waited_too_long)
+		stop_out_of_memory(vm, "; waited too long for the other VMs' "
+				       "balloons");
+	return false;
 }
 
 void vmmem_destroy(struct vm *vm)
@@ -172,6 +235,7 @@ void vmmem_destroy(struct vm *vm)
 
 	if (!p2m)
 		return;
+	reclaim_detach(&guest_reclaim, &vm->mem);
 	gmem_destroy(&vm->mem);
 	hv_frames_free((u64)p2m, p2m_frames(vm));
 }

@@ -8,6 +8,7 @@
 #include "vm.h"
 #include "../mm/pool.h"
 #include "../mm/share.h"
+#include "../mm/reclaim.h"
 #include "../mm/swap.h"
 
 /* Where every guest page's frame comes from (mm/pool.c). */
@@ -29,10 +30,29 @@ int guest_share_init(bool on, char *err, size_t errlen);
 int guest_swap_init(u64 bytes, u64 low_pct, u64 high_pct, char *err,
 		    size_t errlen);
 
+/* The reclaim policy over the pool (mm/reclaim.c). */
+extern struct reclaim guest_reclaim;
+
+/* Sets the policy up for the pool (after guest_pool_init and
+ * guest_swap_init): the free-memory states in percent of the pool (high,
+ * soft, hard, low), the idle memory tax and the balloon bound, percent. */
+void guest_reclaim_init(const unsigned pct[4], unsigned idle_tax,
+			unsigned balloon_max);
+
 /* Sets up the VM's guest memory (mm/gmem.c): the p2m, all pages
  * unpopulated, and the SLAT root in the backend's format.  0 or -1. */
 int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 	       size_t errlen);
+/*
+ * For a vCPU waiting for a frame (vm->wants_frame, set by the SLAT
+ * violation that found none): tries sharing's and swapping's reclaim
+ * again; true (no longer waiting) if a frame is free.  Otherwise stops the
+ * VM "out of memory" when nothing can free one (no VM in `runnable`, a
+ * mask of VM ids, whose balloon could still give: reclaim_can_free), or
+ * when waited_too_long; false.
+ */
+bool vmmem_frame_ready(struct vm *vm, u32 runnable, bool waited_too_long);
+
 /* Flushes and frees every frame and table of the VM (before its vCPU is
  * destroyed: the flush goes through the vCPU). */
 void vmmem_destroy(struct vm *vm);

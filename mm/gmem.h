@@ -15,6 +15,7 @@
 #ifndef MM_GMEM_H
 #define MM_GMEM_H
 
+#include "balloon.h"
 #include "p2m.h"
 #include "pool.h"
 #include "slat.h"
@@ -50,6 +51,8 @@ struct gmem_stats {
 	u64 cow_page_walks;	/* ... by the guest's page-table walk */
 	u64 swapped_out;	/* pages taken to swap (or dropped as zero) */
 	u64 swapped_in;		/* swapped pages touched again (refaults) */
+	u64 swapped_max;	/* most pages swapped at once (sampled
+				   between slices) */
 };
 
 struct share;
@@ -71,6 +74,7 @@ struct gmem {
 	struct swap *swap;	/* its swap device, or NULL: never swapped */
 	u32 stale;		/* pool index + 1 of the first stale frame */
 	u64 nstale;
+	struct balloon balloon;	/* its target and progress: mm/balloon.c */
 	struct gmem_stats st;
 };
 

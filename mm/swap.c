@@ -166,14 +166,14 @@ static int next_vm(const struct swap *s, int i)
  * the VMs it changed are flushed once; then the victims go out.  Returns
  * the frames freed.
  */
-static u64 clock_batch(struct swap *s, u64 want)
+static u64 clock_batch(struct swap *s, u64 want, u32 mask)
 {
 	struct { struct gmem *g; u64 gfn; } victim[BATCH];
 	unsigned touched = 0;
 	u64 n = 0, visited = 0, limit = 0, freed = 0;
 
 	for (int i = 0; i < SWAP_VMS; i++)
-		if (s->vm[i])
+		if (s->vm[i] && (mask & (1u << i)))
 			limit += 2 * s->vm[i]->npages;
 	want = MIN(want, BATCH);
 	while (n < want && visited < limit) {
@@ -188,6 +188,10 @@ static u64 clock_batch(struct swap *s, u64 want)
 				s->st.rounds++;
 			s->hand_vm = next;
 			s->hand_gfn = 0;
+			continue;
+		}
+		if (!(mask & (1u << g->id))) {	/* not this VM: skip it */
+			s->hand_gfn = g->npages;
 			continue;
 		}
 		u64 gfn = s->hand_gfn++;
@@ -221,12 +225,17 @@ static u64 clock_batch(struct swap *s, u64 want)
 
 u64 swap_reclaim(struct swap *s, u64 need)
 {
+	return swap_reclaim_from(s, need, ~0u);
+}
+
+u64 swap_reclaim_from(struct swap *s, u64 need, u32 mask)
+{
 	u64 freed = 0;
 
 	if (!swap_on(s))
 		return 0;
 	while (s->pool->st.free < need) {
-		u64 got = clock_batch(s, need - s->pool->st.free);
+		u64 got = clock_batch(s, need - s->pool->st.free, mask);
 		if (!got)
 			break;	/* nothing left to take */
 		freed += got;

@@ -54,6 +54,8 @@ static inline bool swap_on(const struct swap *s)
  * finds no more victims; returns the frames freed.  Never touches a page
  * that is not resident, so never the page a fault is about. */
 u64 swap_reclaim(struct swap *s, u64 need);
+/* The same, taking only pages of the VMs whose id bits are set in mask. */
+u64 swap_reclaim_from(struct swap *s, u64 need, u32 mask);
 
 /* Between slices: below the low watermark, swap out until the high one. */
 void swap_background(struct swap *s);

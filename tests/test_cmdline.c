@@ -383,10 +383,10 @@ TEST(config_vm_unknown_option)
 {
 	CHECK_EQ(parse("vm=a,cpus=2"), -1);
 	CHECK_STR(err, "vm0: unknown option 'cpus=2' (known: mem=SIZE, "
-		       "args=\"...\", expect=N|stopped, share_group=N)");
+		       "args=\"...\", expect=N|stopped, share_group=N, shares=N)");
 	CHECK_EQ(parse("vm=a vm=b,memory=1M"), -1);
 	CHECK_STR(err, "vm1: unknown option 'memory=1M' (known: mem=SIZE, "
-		       "args=\"...\", expect=N|stopped, share_group=N)");
+		       "args=\"...\", expect=N|stopped, share_group=N, shares=N)");
 	CHECK_EQ(parse("vm=a,Mem=1M"), -1);	/* case matters */
 	CHECK(strstr(err, "unknown option 'Mem=1M'") != NULL);
 	CHECK_EQ(parse("vm=a,"), -1);	/* trailing comma: empty option */
@@ -511,11 +511,11 @@ TEST(config_selftest_names)
 TEST(config_unknown_key)
 {
 	CHECK_EQ(parse("foo=1"), -1);
-	CHECK_STR(err, "unknown key 'foo' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'foo' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
 	CHECK_EQ(parse("vm=a.elf VM=b.elf"), -1);
-	CHECK_STR(err, "unknown key 'VM' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'VM' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
 	CHECK_EQ(parse("vms=a"), -1);
-	CHECK_STR(err, "unknown key 'vms' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'vms' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
 
 	/* Truncated into a small buffer: terminated, nothing past errlen. */
 	char small[32];
@@ -669,4 +669,63 @@ TEST(config_swap_keys)
 	}
 	CHECK_STR(err, "swap_low: '4:' is not LOW:HIGH percent of the pool "
 		       "with 0 < LOW < HIGH <= 50 (e.g. 4:6)");
+}
+
+/* Ballooning's and the reclaim policy's keys: defaults, values, and every
+ * bad value named with its key. */
+TEST(config_reclaim_keys)
+{
+	struct hv_config cfg;
+	char err[200];
+	const char *states_err = "is not HIGH:SOFT:HARD:LOW percent of the "
+				 "pool with 50 >= HIGH > SOFT > HARD > LOW > 0 "
+				 "(default 6:4:2:1)";
+	const char *bad_states[] = { "6:4:2", "6:4:2:1:0", "6:4:4:1", "6:4:2:0",
+				     "51:4:2:1", "1:2:3:4", "6:4:2:x", "6::2:1",
+				     ":6:4:2:1", "6:4:2:1:" };
+
+	CHECK_EQ(config_parse(&cfg, "vm=a", err, sizeof(err)), 0);
+	CHECK_EQ(cfg.mem_states[0], 6);
+	CHECK_EQ(cfg.mem_states[1], 4);
+	CHECK_EQ(cfg.mem_states[2], 2);
+	CHECK_EQ(cfg.mem_states[3], 1);
+	CHECK_EQ(cfg.idle_tax, 75);
+	CHECK_EQ(cfg.balloon_max, 65);
+	CHECK_EQ(cfg.vms[0].shares, 0);		/* SHARES_DEFAULT */
+
+	CHECK_EQ(config_parse(&cfg, "mem_states=50:30:20:10 idle_tax=0 "
+			      "balloon_max=90 vm=a,shares=1 vm=b,shares=1000000",
+			      err, sizeof(err)), 0);
+	CHECK_EQ(cfg.mem_states[0], 50);
+	CHECK_EQ(cfg.mem_states[3], 10);
+	CHECK_EQ(cfg.idle_tax, 0);
+	CHECK_EQ(cfg.balloon_max, 90);
+	CHECK_EQ(cfg.vms[0].shares, 1);
+	CHECK_EQ(cfg.vms[1].shares, 1000000);
+
+	for (unsigned i = 0; i < ARRAY_SIZE(bad_states); i++) {
+		char line[64], want[200];
+		snprintf(line, sizeof(line), "mem_states=%s", bad_states[i]);
+		CHECK_EQ(config_parse(&cfg, line, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want), "mem_states: '%s' %s",
+			 bad_states[i], states_err);
+		CHECK_STR(err, want);
+	}
+	CHECK_EQ(config_parse(&cfg, "idle_tax=100", err, sizeof(err)), -1);
+	CHECK_STR(err, "idle_tax: '100' is not a number from 0 to 99");
+	CHECK_EQ(config_parse(&cfg, "idle_tax=-1", err, sizeof(err)), -1);
+	CHECK_STR(err, "idle_tax: '-1' is not a number from 0 to 99");
+	CHECK_EQ(config_parse(&cfg, "balloon_max=91", err, sizeof(err)), -1);
+	CHECK_STR(err, "balloon_max: '91' is not a number from 0 to 90");
+	CHECK_EQ(config_parse(&cfg, "vm=a,shares=0", err, sizeof(err)), -1);
+	CHECK_STR(err, "vm0: bad shares '0' (want 1-1000000)");
+	CHECK_EQ(config_parse(&cfg, "vm=a,shares=1000001", err, sizeof(err)),
+		 -1);
+	CHECK_STR(err, "vm0: bad shares '1000001' (want 1-1000000)");
+	CHECK_EQ(config_parse(&cfg, "vm=a,shares=5,shares=6", err,
+			      sizeof(err)), -1);
+	CHECK_STR(err, "vm0: 'shares' given twice");
+	CHECK_EQ(config_parse(&cfg, "idle_tax=5 idle_tax=6", err, sizeof(err)),
+		 -1);
+	CHECK_STR(err, "key 'idle_tax' given twice");
 }

@@ -525,6 +525,11 @@ static bool guest_access(int v, u64 gpa, void *buf, u64 len, bool write)
 		x.slat.write = write;
 		x.slat.present = present;
 		exit_handle(vm, &x);
+		/* No frame: the model runs one VM at a time, so no other
+		 * VM's balloon can give one: the scheduler's verdict is a
+		 * stop (hv/vmmem.c). */
+		if (vm->wants_frame)
+			vmmem_frame_ready(vm, 0, false);
 		m->violations++;
 		cov.violations++;
 		if (vm->state != VM_RUNNING) {

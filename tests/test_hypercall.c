@@ -61,6 +61,10 @@ static void fault(struct vm *vm, u64 gpa, bool write, bool present)
 	e.slat.write = write;
 	e.slat.present = present;
 	exit_handle(vm, &e);
+	/* No frame: the scheduler's decision for a VM alone (no other VM's
+	 * balloon could give), which is a stop. */
+	if (vm->wants_frame)
+		vmmem_frame_ready(vm, 0, false);
 }
 
 /* The frame the SLAT maps gfn to, or 0. */
