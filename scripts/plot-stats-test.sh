@@ -115,6 +115,16 @@ else
 	bad old-schema "no PNG at the default name, or the left-out curves not named: ${why:-}"
 fi
 
+# --- no VMs yet, and a VM entry without any field -----------------------
+printf '[stat] {"t_ms":2,"pool":{"frames":9,"free":3},"vms":[]}\n[stat] {"t_ms":7,"vms":[{}]}\n' > "$tmp/novm.txt"
+rm -f "$tmp/err"
+if "$plot" "$tmp/novm.txt" > "$tmp/out" 2> "$tmp/err" &&
+	why=$(png_ok "$tmp/novm.png" 1200 630) && grep -q 'VMs: 0$' "$tmp/out"; then
+	ok sparse-lines
+else
+	bad sparse-lines "no PNG of one VM panel for two sparse lines: ${why:-}"
+fi
+
 # --- errors ------------------------------------------------------------------
 # expect_err NAME MESSAGE-REGEX COMMAND...: status 1, the message, no PNG.
 expect_err() {
