@@ -78,7 +78,9 @@ help:
 	@echo "memvisor make targets:"
 	@echo "  make            build hv.elf, BOOTX64.EFI, guest.elf, esp.img, memvisor.iso"
 	@echo "  make run        boot the default configuration in QEMU (OVMF, TCG with SVM+NPT);"
-	@echo "                  KVM=1 for -enable-kvm -cpu host (Intel VMX+EPT on a nested-KVM host)"
+	@echo "                  KVM=1 for -enable-kvm -cpu host (Intel VMX+EPT on a nested-KVM host);"
+	@echo "                  keeps the serial log in build/run-serial.log and plots its [stat]"
+	@echo "                  lines into build/run-memory.png (scripts/plot-stats)"
 	@echo "  make run-bochs  boot the GRUB/multiboot2 ISO in Bochs (Intel VMX+EPT CPU model)"
 	@echo "  make gdb        start QEMU halted with a GDB stub and attach GDB with hv.elf's symbols"
 	@echo "  make test       host unit tests, native guest tests, boot scenarios on QEMU and"
@@ -209,8 +211,20 @@ fuzz: $(BUILD)/tests/gmem
 
 # --- running -----------------------------------------------------------------
 
+# make run shows the serial output and keeps it in $(RUN_LOG), then draws
+# its [stat] lines into $(RUN_PNG) (scripts/plot-stats).  A plot that
+# cannot be drawn says why but does not change the run's status.
+RUN_LOG := $(BUILD)/run-serial.log
+RUN_PNG := $(BUILD)/run-memory.png
 run: $(BUILD)/esp.img
-	scripts/run-qemu.sh $(BUILD)/esp.img
+	@rm -f $(RUN_PNG)
+	@scripts/run-qemu.sh $(BUILD)/esp.img | tee $(RUN_LOG); status=$${PIPESTATUS[0]}; \
+	if scripts/plot-stats $(RUN_LOG) $(RUN_PNG); then \
+		echo "make run: serial log in $(RUN_LOG), memory plot in $(RUN_PNG)"; \
+	else \
+		echo "make run: no memory plot (plot-stats failed, above); serial log in $(RUN_LOG)"; \
+	fi; \
+	exit $$status
 
 run-bochs: $(BUILD)/memvisor.iso
 	scripts/run-bochs.sh $(BUILD)/memvisor.iso

@@ -13,6 +13,7 @@ packages=(
 	bochs bochsbios vgabios bochs-term	# Bochs (VMX) and its terminal display
 	gdb			# make gdb and the GDB test
 	libxxhash-dev		# XXH3, the page-content hash of sharing (mm/share.c)
+	gnuplot-nox jq		# scripts/plot-stats: [stat] JSON lines to a PNG
 )
 
 missing=()

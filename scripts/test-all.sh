@@ -2,12 +2,13 @@
 # test-all.sh - everything `make test` runs, in order, with one final
 # "N passed, N failed" line over all of it:
 #   1. host unit tests (build/tests/*)
-#   2. the guest kernel natively under QEMU (no hypervisor)
-#   3. boot scenarios on QEMU/OVMF (SVM) and Bochs/GRUB (VMX)
-#   4. the same scenario's output on both backends, compared
-#   5. a scripted GDB session against QEMU
-#   6. docs/guest-abi.md's tables against the code and the scenarios
-#   7. no emulator outlives its script when the script is killed
+#   2. scripts/plot-stats on a canned serial log (host only)
+#   3. the guest kernel natively under QEMU (no hypervisor)
+#   4. boot scenarios on QEMU/OVMF (SVM) and Bochs/GRUB (VMX)
+#   5. the same scenario's output on both backends, compared
+#   6. a scripted GDB session against QEMU
+#   7. docs/guest-abi.md's tables against the code and the scenarios
+#   8. no emulator outlives its script when the script is killed
 # Every check prints one PASS:/FAIL: line; a section that dies without
 # saying why counts as a failure of its own.
 set -uo pipefail
@@ -33,6 +34,7 @@ section() {
 }
 
 section "host unit tests" scripts/run-unit.sh "$build"/tests/*
+section "memory plot of [stat] lines" scripts/plot-stats-test.sh
 section "guest natively under QEMU" scripts/guest-native-test.sh
 section "boot scenarios" scripts/boot-test.sh -j 2 tests/boot/*.scn
 section "same output on SVM and VMX" scripts/compare-logs.sh vm-compare \
