@@ -170,11 +170,13 @@ UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
 # identity-mapped host memory and a recording backend (tests/stub_hv.c).
 # tests/test_share.c: page sharing and copy-on-write (mm/share.c);
 # tests/test_swap.c: swapping to the RAM-disk (mm/swap.c, mm/ramdisk.c);
+# tests/test_reclaim.c: the reclaim policy and the balloon (mm/reclaim.c,
+# mm/balloon.c);
 # tests/test_gmem.c is the randomized model test with a model TLB;
 # GMEM_STEPS and GMEM_SEED override its bounded default run.
 UNIT_TESTS += gmem
 UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_share.c tests/test_swap.c \
-	tests/test_gmem.c \
+	tests/test_gmem.c tests/test_reclaim.c \
 	tests/stub_hv.c \
 	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
 	arch/x86/vmx/ept_format.c \

@@ -42,7 +42,7 @@ void hv_pass(void)
 
 void hv_fail(const char *fmt, ...)
 {
-	char reason[160];
+	char reason[256];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -53,7 +53,7 @@ void hv_fail(const char *fmt, ...)
 
 void panic(const char *fmt, ...)
 {
-	char reason[160];
+	char reason[256];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -153,7 +153,7 @@ static void __attribute__((noinline)) run_selftest(enum selftest t)
 
 void __noreturn hv_main(const struct boot_info *loader_bi)
 {
-	char err[200];
+	char err[256];
 
 	console_init();
 	if (loader_bi->magic != BOOT_INFO_MAGIC ||

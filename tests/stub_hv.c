@@ -73,6 +73,9 @@ void stub_phys_init(u64 pool_bytes)
 	memset(&guest_share, 0, sizeof(guest_share));
 	/* So did its swapping: off until stub_swap_init(). */
 	memset(&guest_swap, 0, sizeof(guest_swap));
+	/* And the reclaim policy: no VMs, every threshold 0 until
+	 * stub_reclaim_init(). */
+	memset(&guest_reclaim, 0, sizeof(guest_reclaim));
 	if (guest_pool_init(pool_bytes, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stub_hv: %s\n", err);
 		abort();
@@ -94,6 +97,14 @@ void stub_share_init(bool on)
 		abort();
 	}
 	stub_frames_free_at_start = frames.st.free;
+}
+
+void stub_reclaim_init(unsigned high, unsigned soft, unsigned hard,
+		       unsigned low, unsigned idle_tax, unsigned balloon_max)
+{
+	const unsigned pct[4] = { high, soft, hard, low };
+
+	guest_reclaim_init(pct, idle_tax, balloon_max);
 }
 
 void stub_swap_init(u64 bytes, u64 low_pct, u64 high_pct)
@@ -302,4 +313,19 @@ u32 xstate_size(u64 xcr0)
 u64 trap_nmi_count(void)
 {
 	return 0;
+}
+
+u64 *stub_leaf(struct vm *vm, u64 gfn)
+{
+	const struct slat_format *f = vm->mem.slat.fmt;
+	u64 t = vm->mem.slat.root;
+
+	for (int level = 4; level > 1; level--) {
+		u64 e = ((u64 *)hv_ptr(t))[(gfn >> (9 * (level - 1))) & 511];
+		if (!f->present(e))
+			return NULL;
+		t = f->address(e);
+	}
+	u64 *e = &((u64 *)hv_ptr(t))[gfn & 511];
+	return f->present(*e) ? e : NULL;
 }

@@ -28,6 +28,11 @@ void stub_share_init(bool on);
  * which vmmem_init() then attaches; the disk and its slot table stay
  * allocated, so stub_frames_free_at_start is taken again after them. */
 void stub_swap_init(u64 bytes, u64 low_pct, u64 high_pct);
+/* Sets up the reclaim policy as hv/run.c does (guest_reclaim_init), after
+ * stub_swap_init (if any) and before the VMs, which vmmem_init() attaches:
+ * the states in percent of the pool, the idle tax, the balloon bound. */
+void stub_reclaim_init(unsigned high, unsigned soft, unsigned hard,
+		       unsigned low, unsigned idle_tax, unsigned balloon_max);
 /* frames.st.free right after stub_phys_init(). */
 extern u64 stub_frames_free_at_start;
 
@@ -54,5 +59,9 @@ int stub_vm_create(struct vm *vm, int id, u64 mem_bytes,
  * vmmem_init() as hv/run.c sets it). */
 int stub_vm_create_in(struct vm *vm, int id, u64 mem_bytes,
 		      const struct slat_format *fmt, unsigned group);
+
+/* The present SLAT leaf of vm's gfn, or NULL (for setting the flags the
+ * CPU would set). */
+u64 *stub_leaf(struct vm *vm, u64 gfn);
 
 #endif
