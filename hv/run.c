@@ -218,6 +218,26 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		       (unsigned long long)g->st.swapped_out,
 		       (unsigned long long)g->st.swapped_in);
 
+	const struct balloon *b = &g->balloon;
+	hv_log("%s balloon: target up to %llu pages, held up to %llu; %llu "
+	       "inflated and %llu deflated in %llu calls; %llu ballooned pages "
+	       "touched anyway (back as zero); %llu periods short of target "
+	       "and not moving; idle memory estimate %llu%%", vm->name,
+	       (unsigned long long)b->st.target_max,
+	       (unsigned long long)b->st.held_max,
+	       (unsigned long long)b->st.inflated,
+	       (unsigned long long)b->st.deflated,
+	       (unsigned long long)(b->st.inflates + b->st.deflates),
+	       (unsigned long long)g->st.balloon_touched,
+	       (unsigned long long)b->st.lag_periods,
+	       (unsigned long long)(b->idle_pm / 10));
+	if (vm->stats.mem_waits || vm->stats.held)
+		hv_log("%s waited for a frame %llu times (%llu ms in all); held "
+		       "below low %llu times", vm->name,
+		       (unsigned long long)vm->stats.mem_waits,
+		       (unsigned long long)(vm->stats.mem_wait_us / 1000),
+		       (unsigned long long)vm->stats.held);
+
 	u64 diffs = vmmem_check(vm);
 	hv_log("%s self-check: %s walk %s the p2m (%llu leaves, %llu "
 	       "differences)", vm->name, g->slat.fmt->name,
@@ -474,7 +494,7 @@ static u64 guest_pages_in_use(void)
 	return n;
 }
 
-static u64 in_use_peak, in_use_peak_resident;
+static u64 in_use_peak, in_use_peak_resident, share_saved_max;
 
 /* One policy period (mm/reclaim.c), and the figures for the summary. */
 static void reclaim_round(void)
@@ -488,6 +508,10 @@ static void reclaim_round(void)
 						g->p2m.count[P2M_SWAPPED]);
 		}
 	}
+	u64 sharing = pages_sharing();
+	if (sharing > guest_share.st.frames_shared)
+		share_saved_max = MAX(share_saved_max,
+				      sharing - guest_share.st.frames_shared);
 	u64 n = guest_pages_in_use();
 	if (n > in_use_peak) {
 		in_use_peak = n;
@@ -566,6 +590,78 @@ static void run_loop(const struct hv_config *cfg)
 	} while (running);
 	if (stat_tsc)
 		print_stat((rdtsc() - start) / tsc_per_us / 1000);
+}
+
+static u64 mib_of(u64 pages)
+{
+	return pages * PAGE_SIZE / MiB;
+}
+
+/*
+ * What each mechanism took back, per VM and in total, and how far the
+ * guests' memory went beyond the pool: the overcommit summary.
+ */
+static void print_reclaim_summary(void)
+{
+	u64 ram = 0, sh = 0, out = 0, swmax = 0, bmax = 0, touched = 0;
+	u64 waits = 0;
+
+	kprintf("[hv] reclaimed, in pages:\n[hv]   vm   ram-pages  shared-max  "
+		"swapped-out  swapped-max  ballooned-max  target-max  touched  "
+		"waits\n");
+	for (int i = 0; i < vm_count; i++) {
+		const struct vm *vm = &vms[i];
+		const struct gmem *g = &vm->mem;
+		kprintf("[hv]   %-4s %-10llu %-11llu %-12llu %-12llu %-14llu "
+			"%-11llu %-8llu %llu\n", vm->name,
+			(unsigned long long)vm->npages,
+			(unsigned long long)g->st.shared_max,
+			(unsigned long long)g->st.swapped_out,
+			(unsigned long long)g->st.swapped_max,
+			(unsigned long long)g->balloon.st.held_max,
+			(unsigned long long)g->balloon.st.target_max,
+			(unsigned long long)g->st.balloon_touched,
+			(unsigned long long)vm->stats.mem_waits);
+		ram += vm->npages;
+		sh += g->st.shared_max;
+		out += g->st.swapped_out;
+		swmax += g->st.swapped_max;
+		bmax += g->balloon.st.held_max;
+		touched += g->st.balloon_touched;
+		waits += vm->stats.mem_waits;
+	}
+	kprintf("[hv]   all  %-10llu %-11llu %-12llu %-12llu %-14llu %-11s "
+		"%-8llu %llu\n", (unsigned long long)ram, (unsigned long long)sh,
+		(unsigned long long)out, (unsigned long long)swmax,
+		(unsigned long long)bmax, "-", (unsigned long long)touched,
+		(unsigned long long)waits);
+	const struct reclaim_stats *r = &guest_reclaim.st;
+	hv_log("reclaim: %llu policy periods (high %llu, soft %llu, hard %llu, "
+	       "low %llu); sharing saved up to %llu frames at once; %llu pages "
+	       "swapped for VMs short of target, %llu below swap_low; %llu "
+	       "holds; %llu pages sampled for idleness",
+	       (unsigned long long)r->periods,
+	       (unsigned long long)r->in_state[MEM_HIGH],
+	       (unsigned long long)r->in_state[MEM_SOFT],
+	       (unsigned long long)r->in_state[MEM_HARD],
+	       (unsigned long long)r->in_state[MEM_LOW],
+	       (unsigned long long)share_saved_max,
+	       (unsigned long long)r->swapped_short,
+	       (unsigned long long)r->swapped_all,
+	       (unsigned long long)r->holds, (unsigned long long)r->sampled);
+	hv_log("overcommit: %llu MiB of guest RAM on a %llu MiB pool (%llu.%llux); "
+	       "guest memory in use at its peak %llu pages (%llu MiB: resident "
+	       "and swapped pages of every VM, a shared page in each), while the "
+	       "pool had %llu of its %llu frames in use (%llu%%)", (unsigned long long)mib_of(ram),
+	       (unsigned long long)mib_of(guest_pool.nframes),
+	       (unsigned long long)(ram / guest_pool.nframes),
+	       (unsigned long long)(ram * 10 / guest_pool.nframes % 10),
+	       (unsigned long long)in_use_peak,
+	       (unsigned long long)mib_of(in_use_peak),
+	       (unsigned long long)in_use_peak_resident,
+	       (unsigned long long)guest_pool.nframes,
+	       (unsigned long long)(in_use_peak_resident * 100 /
+				    guest_pool.nframes));
 }
 
 bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
@@ -692,6 +788,7 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 			vm->as_expected ? "as expected" : "NOT AS EXPECTED");
 		pass &= vm->finished && vm->as_expected;
 	}
+	print_reclaim_summary();
 	const struct share_stats *ss = &guest_share.st;
 	hv_log("share: %s; %llu pages merged (%llu into the zero frame), "
 	       "%llu duplicate frames freed; %llu copy-on-write breaks (%llu in "
