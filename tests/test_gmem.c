@@ -144,6 +144,7 @@ static struct {
 	u64 memstat_reclaimed;
 	u64 scans, fills, ro_write_faults, shared_reads, verified, sweeps;
 	u64 a_sets, reclaims, backgrounds, swapped_reads, stops_swap_oom;
+	u64 policies, targets;
 	u64 last_writes;
 } cov;
 
@@ -955,6 +956,31 @@ static void pressure(void)
 	}
 }
 
+/* The reclaim policy's period between slices (hv/run.c): samples idle
+ * memory (clearing accessed flags), sets targets, may swap.  Every target
+ * within its bound, and BALLOON_TARGET answers it less the swapped pages. */
+static void policy(void)
+{
+	reclaim_period(&guest_reclaim);
+	cov.policies++;
+	for (int v = 0; v < NVM; v++) {
+		struct vm *vm = &vms[v];
+		if (!model[v].alive)
+			continue;
+		u64 t = vm->mem.balloon.target, bound = vm->npages * 65 / 100;
+		if (t > bound)
+			FAIL("vm%d: balloon target %llu above its bound %llu", v,
+			     (unsigned long long)t, (unsigned long long)bound);
+		cov.targets += t > 0;
+		u64 sw = vm->mem.p2m.count[P2M_SWAPPED];
+		if (balloon_target(&vm->mem) != (t > sw ? t - sw : 0))
+			FAIL("vm%d: BALLOON_TARGET %llu for target %llu and %llu "
+			     "swapped", v,
+			     (unsigned long long)balloon_target(&vm->mem),
+			     (unsigned long long)t, (unsigned long long)sw);
+	}
+}
+
 /* The CPU walks some of a VM's mappings on its own (speculation, a
  * prefetch, a walk after a TLB eviction): their accessed flags get set. */
 static void cpu_walks(int v)
@@ -1195,6 +1221,7 @@ static void run_model(const char *name, u64 steps, u64 seed,
 	}
 	if (swapping)	/* background between 2% and 6% of the pool */
 		stub_swap_init(swap_slots * PAGE_SIZE, 2, 6);
+	stub_reclaim_init(6, 4, 2, 1, 75, 65);
 	stub_on_flush = model_flush;
 	for (int v = 0; v < NVM; v++)
 		vm_up(v);
@@ -1218,6 +1245,8 @@ static void run_model(const char *name, u64 steps, u64 seed,
 			hc_balloon(v, false);
 		else if (op < 930)
 			hc_memstat(v, false);
+		else if (op < 940)
+			policy();
 		else if (op < 996 && !(swapping && op >= 960))
 			drop(v);
 		else if (op < 996 && op < 975)
@@ -1275,6 +1304,13 @@ static void run_model(const char *name, u64 steps, u64 seed,
 	       (unsigned long long)cov.drops, (unsigned long long)cov.teardowns,
 	       (unsigned long long)cov.stops_oom,
 	       (unsigned long long)cov.stops_nonram);
+	printf("  %s: policy: %llu periods, %llu targets set, %llu pages "
+	       "sampled, %llu swapped for targets\n", name,
+	       (unsigned long long)cov.policies,
+	       (unsigned long long)cov.targets,
+	       (unsigned long long)guest_reclaim.st.sampled,
+	       (unsigned long long)(guest_reclaim.st.swapped_short +
+				    guest_reclaim.st.swapped_all));
 	printf("  %s: sharing: %llu scans (%llu pages hashed), %llu fills; "
 	       "%llu merges (%llu zero), %llu volatile, %llu collisions, %llu "
 	       "stale candidates; %llu COW breaks (%llu in place), %llu write "
@@ -1340,6 +1376,7 @@ static void run_model(const char *name, u64 steps, u64 seed,
 	if (steps >= 100000 && !failed && !swapping) {
 		CHECK(cov.enomem > 0);
 		CHECK(cov.stops_oom > 0);
+		CHECK(cov.policies > 0 && cov.targets > 0);
 	}
 	if (steps >= 10000 && !failed && swapping) {
 		CHECK(ws->swap_outs > 0);
