@@ -814,7 +814,8 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 		hv_log("swap: %llu pages written out, %llu brought back, %llu "
 		       "dropped as zero, %llu dropped as clean; slots: %llu of "
 		       "%llu in use, at most %llu; %llu clock batches, %llu pages "
-		       "passed over, %llu full turns, %llu kept for want of a slot",
+		       "passed over, %llu full turns, %llu kept for want of a "
+		       "slot, %llu clean copies given up for one",
 		       (unsigned long long)guest_swap.st.swap_outs,
 		       (unsigned long long)guest_swap.st.swap_ins,
 		       (unsigned long long)guest_swap.st.zero_drops,
@@ -825,7 +826,8 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 		       (unsigned long long)guest_swap.st.batches,
 		       (unsigned long long)guest_swap.st.passed_over,
 		       (unsigned long long)guest_swap.st.rounds,
-		       (unsigned long long)guest_swap.st.no_slot);
+		       (unsigned long long)guest_swap.st.no_slot,
+		       (unsigned long long)guest_swap.st.copies_stolen);
 	bool no_leak = frames.st.free == free_before &&
 		       guest_pool.st.free == guest_pool.nframes;
 	hv_log("pool: %llu of %llu frames free after teardown, high-water "

@@ -250,6 +250,11 @@ static void drop_swap_copy(struct gmem *g, u64 gfn, bool unmap)
 		slat_unmap(&g->slat, gfn * PAGE_SIZE);
 }
 
+void gmem_drop_swap_copy(struct gmem *g, u64 gfn)
+{
+	drop_swap_copy(g, gfn, true);
+}
+
 /* A private page's leaf rights: all, or read and execute while its clean
  * swap copy is kept (the first write must be seen). */
 static unsigned private_perms(struct gmem *g, u64 gfn)

@@ -145,6 +145,10 @@ void gmem_settle(struct gmem *g);
  * (held until the flush, if one is owed). */
 void gmem_frame_put(struct gmem *g, u64 hpa);
 
+/* For mm/swap.c, out of slots: a private page gives up its clean swap
+ * copy (the slot is freed, its read-only leaf removed). */
+void gmem_drop_swap_copy(struct gmem *g, u64 gfn);
+
 /*
  * The invariants (docs/hypervisor.md), for this VM: every p2m entry and
  * its pool record agree, every SLAT leaf maps exactly its PRIVATE (RWX) or

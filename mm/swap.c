@@ -116,6 +116,35 @@ static void *frame_bytes(struct gmem *g, u64 hpa)
 	return g->slat.env.ptr(g->slat.env.ctx, hpa);
 }
 
+/*
+ * The device is full: frees the slot of a clean copy (a resident page
+ * keeping its swapped bytes, SLOT owned by a PRIVATE page), the next one
+ * from a hand over the slots.  Its page stays resident, only its copy
+ * goes (mm/gmem.c unmaps its read-only leaf, so the next access maps it
+ * with every right).  Copies are a convenience, a dirty victim needs the
+ * slot.  False if every used slot holds a swapped page.
+ */
+static bool steal_clean_copy(struct swap *s)
+{
+	for (u64 k = 0; k < s->nslots; k++) {
+		u64 slot = s->steal_hand;
+		s->steal_hand = (s->steal_hand + 1) % s->nslots;
+		u64 o = s->slot[slot];
+		if (o & SLOT_FREE)
+			continue;
+		unsigned vm = (unsigned)(o >> 40) - 1;
+		u64 gfn = o & ((1ull << 40) - 1);
+		struct gmem *g = vm < SWAP_VMS ? s->vm[vm] : NULL;
+		if (!g || p2m_state(&g->p2m, gfn) != P2M_PRIVATE ||
+		    p2m_marked(&g->p2m, gfn))
+			continue;
+		gmem_drop_swap_copy(g, gfn);
+		s->st.copies_stolen++;
+		return true;
+	}
+	return false;
+}
+
 /* Writes out one unmapped, flushed victim and frees its frame; false if it
  * had to stay (no free slot). */
 static bool evict(struct swap *s, struct gmem *g, u64 gfn)
@@ -135,6 +164,8 @@ static bool evict(struct swap *s, struct gmem *g, u64 gfn)
 		return true;
 	} else {
 		slot = swap_slot_alloc(s, g->id, gfn);
+		if (slot == SWAP_NO_SLOT && steal_clean_copy(s))
+			slot = swap_slot_alloc(s, g->id, gfn);
 		if (slot == SWAP_NO_SLOT) {
 			s->st.no_slot++;
 			return false;	/* stays private; its leaf comes back

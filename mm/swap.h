@@ -23,6 +23,7 @@ struct swap_stats {
 	u64 passed_over;	/* pages whose accessed bit saved them once */
 	u64 rounds;		/* full turns of the clock hand */
 	u64 no_slot;		/* victims kept: the device was full */
+	u64 copies_stolen;	/* clean copies dropped for a dirty victim */
 };
 
 struct swap {
@@ -34,6 +35,7 @@ struct swap {
 	struct gmem *vm[SWAP_VMS];
 	int hand_vm;		/* the clock hand */
 	u64 hand_gfn;
+	u64 steal_hand;		/* the next slot steal_clean_copy() looks at */
 	u64 low, high;		/* free pool frames: background swapping
 				   starts below low and stops at high */
 	struct swap_stats st;

@@ -1353,7 +1353,8 @@ static void run_model(const char *name, u64 steps, u64 seed,
 	if (swapping)
 		printf("  %s: swapping: %llu slots (high water %llu); %llu "
 		       "swap-outs, %llu swap-ins, %llu zero drops, %llu clean "
-		       "drops, %llu kept for want of a slot; %llu batches, %llu "
+		       "drops, %llu kept for want of a slot, %llu clean copies "
+		       "given up for one; %llu batches, %llu "
 		       "passed over, %llu rounds; %llu reclaims, %llu "
 		       "background, %llu accessed flags set, %llu in-place "
 		       "reads, %llu last stores before flushes; %llu stops for want of pool and slots\n", name,
@@ -1364,6 +1365,7 @@ static void run_model(const char *name, u64 steps, u64 seed,
 		       (unsigned long long)ws->zero_drops,
 		       (unsigned long long)ws->clean_drops,
 		       (unsigned long long)ws->no_slot,
+		       (unsigned long long)ws->copies_stolen,
 		       (unsigned long long)ws->batches,
 		       (unsigned long long)ws->passed_over,
 		       (unsigned long long)ws->rounds,
