@@ -10,6 +10,8 @@
 
 struct gmem;
 
+#define BALLOON_SAMPLE 64	/* pages in one idle-memory sample */
+
 struct balloon_stats {
 	u64 inflated;		/* pages the guest handed over */
 	u64 deflated;		/* pages it took back */
@@ -34,7 +36,9 @@ struct balloon {
 	 * per mille of sampled resident pages found untouched. */
 	u64 idle_pm;
 	u64 hand;		/* the sampler's next gfn */
-	u64 sampled, untouched;	/* the current window */
+	u32 nsample;		/* pages in the current sample */
+	u32 age;		/* periods since it was taken */
+	u64 sample[BALLOON_SAMPLE];	/* their gfns; flags cleared */
 	struct balloon_stats st;
 };
 

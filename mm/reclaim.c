@@ -38,13 +38,14 @@
  * No target exceeds balloon_max percent of the VM's RAM (default 65%,
  * ESX's Mem.CtlMaxPercent), nor what the VM has.
  *
- * Idle memory.  Each period the sampler visits a few resident private
- * pages of each VM (a hand moving through its gfns) and tests and clears
- * the accessed flag of their SLAT leaves (mm/slat.c; where the CPU keeps
- * none, the leaf itself is dropped and its return is the sign).  Clearing
- * owes a TLB flush, paid before the VM's next entry, so the next access
- * sets the flag again.  Each full window of samples updates the estimate,
- * halfway toward the new fraction.  The swap clock reads the same flags:
+ * Idle memory.  The sampler takes 64 resident private pages of each VM
+ * (a hand moving through its gfns) and clears the accessed flags of their
+ * SLAT leaves (mm/slat.c; where the CPU keeps none, the leaf itself is
+ * dropped and its return is the sign).  Clearing owes a TLB flush, paid
+ * before the VM's next entry, so the next access sets the flag again.
+ * Eight periods later it reads the flags back: the fraction still clear
+ * is the sample's idle fraction, and the estimate moves halfway to it;
+ * then the next 64 pages.  The swap clock reads the same flags:
  * a flag the sampler cleared counts as "not accessed since" for the clock
  * too, which only makes the clock's second chance a little shorter.
  */
@@ -53,7 +54,7 @@
 #include "gmem.h"
 #include "swap.h"
 
-#define SAMPLE_WINDOW 256	/* samples per estimate update */
+#define SAMPLE_PERIODS 8	/* periods between a sample and its reading */
 #define CHUNKS 128		/* steps a total is spread in */
 
 static const char *const state_names[MEM_STATES] = {
@@ -174,8 +175,7 @@ void reclaim_targets(const struct reclaim_params *p, u64 free,
 void reclaim_init(struct reclaim *r, struct pool *pool, struct swap *swap,
 		  const struct reclaim_params *par)
 {
-	*r = (struct reclaim){ .pool = pool, .swap = swap, .par = *par,
-			       .sample = 32 };
+	*r = (struct reclaim){ .pool = pool, .swap = swap, .par = *par };
 }
 
 void reclaim_attach(struct reclaim *r, struct gmem *g)
@@ -191,31 +191,45 @@ void reclaim_detach(struct reclaim *r, struct gmem *g)
 		r->vm[g->id] = NULL;
 }
 
-/* Visits up to r->sample private pages of g from its hand. */
+/*
+ * The idle sampler of one VM: every SAMPLE_PERIODS periods, the pages of
+ * the last sample whose accessed flag came back count as active, the rest
+ * as idle; then the next BALLOON_SAMPLE private pages from the hand are
+ * the new sample, their flags cleared (the flush that owes is paid before
+ * the VM's next entry).  A flag is thus read only after a known interval,
+ * never as "touched at some time since it was mapped".
+ */
 static void sample_idle(struct reclaim *r, struct gmem *g)
 {
 	struct balloon *b = &g->balloon;
-	u64 seen = 0;
+	u64 seen = 0, untouched = 0;
 
-	if (!g->p2m.count[P2M_PRIVATE])
+	if (++b->age < SAMPLE_PERIODS && b->nsample)
 		return;
-	for (u64 visited = 0; seen < r->sample && visited < g->npages;
-	     visited++) {
-		u64 gfn = b->hand++;
-		if (b->hand >= g->npages)
-			b->hand = 0;
+	for (u32 i = 0; i < b->nsample; i++) {
+		u64 gfn = b->sample[i];
 		if (p2m_state(&g->p2m, gfn) != P2M_PRIVATE)
-			continue;
+			continue;	/* gone meanwhile: no sample */
 		seen++;
 		if (!slat_test_and_clear_accessed(&g->slat, gfn * PAGE_SIZE))
-			b->untouched++;
+			untouched++;
 	}
-	b->sampled += seen;
-	r->st.sampled += seen;
-	if (b->sampled >= SAMPLE_WINDOW) {
-		u64 now = b->untouched * 1000 / b->sampled;
-		b->idle_pm = (b->idle_pm + now) / 2;
-		b->sampled = b->untouched = 0;
+	if (seen) {
+		b->idle_pm = (b->idle_pm + untouched * 1000 / seen) / 2;
+		r->st.sampled += seen;
+	}
+	b->nsample = 0;
+	b->age = 0;
+	for (u64 visited = 0;
+	     b->nsample < BALLOON_SAMPLE && visited < g->npages &&
+	     g->p2m.count[P2M_PRIVATE];
+	     visited++) {
+		u64 gfn = b->hand;
+		b->hand = b->hand + 1 < g->npages ? b->hand + 1 : 0;
+		if (p2m_state(&g->p2m, gfn) != P2M_PRIVATE)
+			continue;
+		slat_test_and_clear_accessed(&g->slat, gfn * PAGE_SIZE);
+		b->sample[b->nsample++] = gfn;
 	}
 }
 

@@ -94,7 +94,6 @@ struct reclaim {
 	enum mem_state state;
 	bool swapping;		/* the last period's swapping freed frames:
 				   holding a VM helps only then */
-	u64 sample;		/* pages sampled per VM per period */
 	struct reclaim_stats st;
 };
 
