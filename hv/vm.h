@@ -5,6 +5,7 @@
 #define HV_VM_H
 
 #include "backend.h"
+#include "vlapic.h"
 #include "../mm/gmem.h"
 
 #define VM_MAX 8
@@ -61,6 +62,8 @@ struct vm_stats {
 				   taken so the next slice starts clean */
 	u64 slices;		/* times the scheduler picked this vCPU */
 	u64 preemptions;	/* slices ended by the timer */
+	u64 irq_injected;	/* virtual interrupts delivered (vintr.c) */
+	u64 hlt_sleeps;		/* HLTs that slept until a timer tick */
 };
 
 struct vm {
@@ -73,6 +76,11 @@ struct vm {
 	struct vcpu vcpu;
 	enum vm_state state;
 	bool yielded;			/* HLT or YIELD: end the slice */
+	struct vlapic vlapic;		/* its virtual local APIC (vlapic.c) */
+	u64 sleep_until;		/* HLT: not run before this TSC time
+					   (0: not asleep; hv/vintr.c) */
+	bool halted;			/* RIP is on that HLT */
+	u8 halt_len;			/* its length */
 	u64 last_progress;		/* TSC of the last exit that was not
 					   just the timer (the watchdog) */
 	int exit_status;		/* from the exit port */
