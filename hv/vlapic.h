@@ -68,7 +68,7 @@
  * EOI-broadcast suppression. */
 #define VLAPIC_VERSION 0x00050014u
 
-#define VLAPIC_MIN_PERIOD_US 100
+#define VLAPIC_MIN_PERIOD_US 200
 
 enum vlapic_mode { VLAPIC_DISABLED, VLAPIC_XAPIC, VLAPIC_X2APIC };
 
