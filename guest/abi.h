@@ -56,7 +56,7 @@ enum hypercall_nr {
 };
 
 /* The ABI version this guest was written against (HC_VERSION's answer). */
-#define MEMVISOR_ABI_VERSION 1
+#define MEMVISOR_ABI_VERSION 2
 
 /* Errors come back in RAX as negative Linux errno values. */
 #define HC_EPERM 1 /* a call from CPL > 0 (user mode) */

@@ -52,6 +52,8 @@ static const struct key_spec keys[] = {
 	KEY("volatile", VAL_COUNT, volatile_pages, 1, 65536),
 	KEY("vrounds", VAL_COUNT, vrounds, 1, 100000),
 	KEY("zero", VAL_COUNT, zero_pages, 1, 1ull << 20),
+	KEY("timer", VAL_COUNT, timer_hz, 0, 10000),
+	KEY("ticks", VAL_COUNT, ticks, 1, 100000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -61,7 +63,7 @@ static const char *const work_names[WORK_COUNT] = {
 	[WORK_PT] = "pt",       [WORK_IDLE] = "idle",
 	[WORK_BALLOON] = "balloon", [WORK_SETTLE] = "settle",
 	[WORK_VOLATILE] = "volatile", [WORK_ZERO] = "zero",
-	[WORK_VERIFY] = "verify",
+	[WORK_VERIFY] = "verify", [WORK_TICKS] = "ticks",
 };
 
 static const char *const hostile_names[HOSTILE_COUNT] = {
@@ -102,6 +104,7 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_HCALL_RESERVED] = "hcall-reserved",
 	[HOSTILE_COMPUTE] = "compute",
 	[HOSTILE_COW_STORM] = "cow-storm",
+	[HOSTILE_X2APIC_BAD] = "x2apic-bad",
 };
 
 const char *cmdline_work_name(enum work_id w)
@@ -131,6 +134,8 @@ static void set_defaults(struct guest_config *cfg)
 		.volatile_pages = 64,
 		.vrounds = 32,
 		.zero_pages = 64,
+		.timer_hz = CMDLINE_TIMER_DEFAULT,
+		.ticks = CMDLINE_TICKS_DEFAULT,
 	};
 }
 

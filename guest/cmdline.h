@@ -26,6 +26,7 @@ enum work_id {
 	WORK_VOLATILE, /* pages rewritten every round beside still ones */
 	WORK_ZERO,     /* resident pages that hold only zeros */
 	WORK_VERIFY,
+	WORK_TICKS,    /* wait ticks= timer ticks by HLT, compare the period */
 	WORK_COUNT
 };
 
@@ -67,12 +68,15 @@ enum hostile_id {
 	HOSTILE_HCALL_RESERVED, /* buffers/gfns in the reserved hole; count 0 */
 	HOSTILE_COMPUTE,       /* fixed computation, no exits (fair slices) */
 	HOSTILE_COW_STORM,     /* store into merged dup pages, again and again */
+	HOSTILE_X2APIC_BAD,    /* program the x2APIC timer badly: SDM answers */
 	HOSTILE_COUNT
 };
 
 #define CMDLINE_MAX_WORK 16
 #define CMDLINE_BALLOON_MAX 8192 /* pages the guest can hold in its balloon */
 #define CMDLINE_SETTLE_DEFAULT 2000 /* settle=: yields, when not given */
+#define CMDLINE_TIMER_DEFAULT 100   /* timer=: Hz, when not given */
+#define CMDLINE_TICKS_DEFAULT 50    /* ticks=: ticks the workload waits */
 
 struct guest_config {
 	enum work_id work[CMDLINE_MAX_WORK];
@@ -95,6 +99,8 @@ struct guest_config {
 	uint64_t volatile_pages; /* volatile=: pages rewritten (and still) */
 	uint64_t vrounds;        /* vrounds=: rewrites of the volatile set */
 	uint64_t zero_pages;     /* zero=: pages of the zero workload */
+	uint64_t timer_hz;       /* timer=: x2APIC timer rate, 0 = off */
+	uint64_t ticks;          /* ticks=: ticks the ticks workload waits */
 	char error[128]; /* set when cmdline_parse fails */
 };
 

@@ -90,4 +90,40 @@ static inline void irq_disable(void)
 	__asm__ volatile("cli" : : : "memory");
 }
 
+static inline void irq_enable(void)
+{
+	__asm__ volatile("sti" : : : "memory");
+}
+
+#define RFLAGS_IF (1ull << 9)
+
+/* Interrupts off, returning RFLAGS as it was (for irq_restore). */
+static inline uint64_t irq_save(void)
+{
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+	return flags;
+}
+
+/* Interrupts back on if they were on at the matching irq_save. */
+static inline void irq_restore(uint64_t flags)
+{
+	if (flags & RFLAGS_IF)
+		__asm__ volatile("sti" : : : "memory");
+}
+
+/* STI; HLT: waits for the next interrupt with none lost in between (the
+ * STI shadow covers the HLT, so one pending already ends it). */
+static inline void cpu_wait_interrupt(void)
+{
+	__asm__ volatile("sti; hlt" : : : "memory");
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
 #endif

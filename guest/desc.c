@@ -3,10 +3,10 @@
  * and user segments), a TSS for the #DF stack and the stack of interrupts
  * from ring 3, and the 256-entry IDT.
  *
- * Only the 32 exception vectors are present.  The guest never enables
- * interrupts, so a hardware interrupt should not arrive; if one does, its
- * vector hits a not-present gate and becomes a #GP that trap.c reports,
- * instead of running random code.
+ * At boot only the 32 exception vectors are present; guest/timer.c adds
+ * its two interrupt vectors (desc_set_gate) before it enables interrupts.
+ * Any other interrupt hits a not-present gate and becomes a #GP that
+ * trap.c reports, instead of running random code.
  *
  * #DF uses IST1 so a kernel-stack overflow (a #PF on the guard page, which
  * cannot push its frame) still reaches a handler that can print.

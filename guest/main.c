@@ -2,8 +2,10 @@
  * main.c - the guest kernel's life, top to bottom:
  *
  *   serial -> descriptor tables -> multiboot info -> page tables (vm.c)
- *   -> hypervisor detection -> command line -> workloads in the given
- *   order -> optional hostile action -> summary -> GUEST RESULT line
+ *   -> hypervisor detection -> command line -> timer (timer=, interrupts
+ *   on from here) -> workloads in the given order -> optional hostile
+ *   action (timer stopped and interrupts off first, unless it is the
+ *   timer's own) -> summary -> GUEST RESULT line
  *
  * Each step either works or ends the guest with a FAIL line saying which
  * step and which values; nothing here retries or carries on after an error.
@@ -13,10 +15,12 @@
 #include "abi.h"
 #include "cmdline.h"
 #include "console.h"
+#include "cpu.h"
 #include "desc.h"
 #include "hv.h"
 #include "mb.h"
 #include "serial.h"
+#include "timer.h"
 #include "vm.h"
 #include "work.h"
 
@@ -78,8 +82,8 @@ static void parse_config(void)
 		kprintf("%s%s", i ? "," : "", cmdline_work_name(cfg.work[i]));
 	if (cfg.nwork == 0)
 		kprintf("(none)");
-	kprintf(" hostile=%s corrupt=%lu\n", cmdline_hostile_name(cfg.hostile),
-		cfg.corrupt);
+	kprintf(" hostile=%s corrupt=%lu timer=%lu\n",
+		cmdline_hostile_name(cfg.hostile), cfg.corrupt, cfg.timer_hz);
 }
 
 static void print_summary(void)
@@ -117,10 +121,17 @@ void guest_main(uint32_t magic, uint32_t info_pa)
 	vm_init(&boot);
 	hv_detect();
 	parse_config();
+	if (timer_start((unsigned)cfg.timer_hz) == 0)
+		irq_enable();
 
 	for (int i = 0; i < cfg.nwork; i++)
 		if (work_run(cfg.work[i], &ctx) == WORK_FAIL)
 			guest_fail(ctx.status, "%s", ctx.reason);
+	/* Hostile actions break IDTs and modes on purpose: no ticks there. */
+	if (cfg.hostile != HOSTILE_NONE && cfg.hostile != HOSTILE_X2APIC_BAD) {
+		timer_stop();
+		irq_disable();
+	}
 	if (cfg.hostile != HOSTILE_NONE &&
 	    work_hostile(&ctx) == WORK_FAIL)
 		guest_fail(ctx.status, "%s", ctx.reason);

@@ -6,6 +6,7 @@
  *   2. an expected fault of a probe (resume at its fixup, trap.h),
  *   3. a bug: print CR2, the decoded error code, RIP, the four-level walk
  *      and the registers, then end the guest with STATUS_EXCEPTION.
+ * An interrupt goes to its vector's handler (trap_set_irq).
  * Every other exception is first offered to the hook its vector may have
  * (trap_set_hook), then to the probes; otherwise it is a bug and ends the
  * guest the same way.  So does any exception raised while such a report
@@ -25,6 +26,13 @@ extern const uint64_t probe_table[], probe_table_end[];
 
 static int reporting;
 static trap_hook_fn hooks[32];
+static irq_handler_fn irq_handlers[256];
+
+void trap_set_irq(unsigned vector, irq_handler_fn fn)
+{
+	if (vector >= 32 && vector < 256)
+		irq_handlers[vector] = fn;
+}
 
 void trap_set_hook(unsigned vector, trap_hook_fn fn)
 {
@@ -48,7 +56,7 @@ static const char *vector_name(uint64_t v)
 		"#HV hypervisor injection", "#VC VMM communication",
 		"#SX security exception", "reserved 31",
 	};
-	return v < 32 ? names[v] : "not an exception";
+	return v < 32 ? names[v] : "an interrupt with no handler";
 }
 
 static void print_registers(const struct trap_frame *f)
@@ -117,6 +125,10 @@ static void handle_page_fault(struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
+	if (f->vector >= 32 && f->vector < 256 && irq_handlers[f->vector]) {
+		irq_handlers[f->vector]();
+		return;
+	}
 	if (f->vector < 32 && hooks[f->vector] && hooks[f->vector](f))
 		return;
 	if (f->vector == VEC_PF) {

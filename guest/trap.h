@@ -61,6 +61,15 @@ extern struct probe_fault last_probe_fault;
 typedef int (*trap_hook_fn)(struct trap_frame *f);
 void trap_set_hook(unsigned vector, trap_hook_fn fn);
 
+/*
+ * The handler of an interrupt vector (32-255; trap_entry.asm has stubs for
+ * the ones guest/timer.c uses), called with interrupts off; the stub's
+ * IRETQ resumes the interrupted code.  A vector without one that arrives
+ * is reported like an unexpected exception.
+ */
+typedef void (*irq_handler_fn)(void);
+void trap_set_irq(unsigned vector, irq_handler_fn fn);
+
 int probe_read_u64(uint64_t va, uint64_t *out);
 int probe_write_u64(uint64_t va, uint64_t value);
 

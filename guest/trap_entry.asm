@@ -1,6 +1,7 @@
 ; trap_entry.asm - exception entry stubs and fault-tolerant memory probes.
 ;
-; Each of the 32 architectural exception vectors gets a stub that makes the
+; Each of the 32 architectural exception vectors (and the two interrupt
+; vectors the guest uses) gets a stub that makes the
 ; stack look the same whether or not the CPU pushed an error code (Intel SDM
 ; Vol. 3A, 6.13 and table 6-1), pushes the vector, and jumps to trap_common,
 ; which saves every general register as a struct trap_frame (trap.h) and
@@ -57,6 +58,13 @@ TRAP_NOERR 28
 TRAP_ERR   29                         ; #VC (AMD)
 TRAP_ERR   30                         ; #SX (AMD)
 TRAP_NOERR 31
+; Two interrupt vectors (guest/timer.c): the x2APIC timer's and the APIC's
+; spurious vector.  Interrupts push no error code.
+TRAP_NOERR 48                         ; TIMER_VECTOR 0x30
+TRAP_NOERR 255                        ; SPURIOUS_VECTOR 0xff
+global irq_stub_timer, irq_stub_spurious
+irq_stub_timer equ trap_stub_48
+irq_stub_spurious equ trap_stub_255
 
 ; The CPU aligned RSP to 16 before pushing its 5-qword frame (SDM 6.14.2);
 ; with error code and vector that is 7 qwords, plus 15 registers = 22, so

@@ -147,6 +147,7 @@ int work_run(enum work_id w, struct work_ctx *c)
 	case WORK_VOLATILE: return work_volatile(c);
 	case WORK_ZERO: return work_zero(c);
 	case WORK_VERIFY: return work_verify_all(c);
+	case WORK_TICKS: return work_ticks(c);
 	case WORK_COUNT: break;
 	}
 	return work_fail(c, STATUS_BAD_CMDLINE, "no such workload %d", (int)w);

@@ -74,6 +74,8 @@ int work_hostile_cr(struct work_ctx *c);
 /* The CPU-instruction actions (work_hostile_insn.c). */
 int work_hostile_insn(struct work_ctx *c);
 int work_hostile_core(struct work_ctx *c); /* work_hostile_core.c */
+int work_ticks(struct work_ctx *c);		/* work_ticks.c */
+int work_hostile_apic(struct work_ctx *c);	/* work_hostile_apic.c */
 
 /* Balloon driver pieces idle uses (work_balloon.c). */
 int balloon_follow_target(struct work_ctx *c);

@@ -470,6 +470,8 @@ int work_hostile(struct work_ctx *c)
 		return work_hostile_core(c);
 	case HOSTILE_COW_STORM:
 		return work_cow_storm(c);
+	case HOSTILE_X2APIC_BAD:
+		return work_hostile_apic(c);
 	case HOSTILE_NONE:
 	case HOSTILE_COUNT:
 		break;

@@ -19,6 +19,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "hv.h"
+#include "timer.h"
 #include "vm.h"
 
 #define PAGE UINT64_C(4096)
@@ -230,10 +231,16 @@ int work_hotcold(struct work_ctx *c)
 
 static void idle_once(void)
 {
+	if (timer_running()) {
+		/* A real wait: until the next tick. */
+		cpu_wait_interrupt();
+		return;
+	}
 	if (hv_present()) {
 		/* Give the CPU to the other VMs; we resume after the call.
-		 * Not HLT: no interrupt will ever come to end it (memvisor
-		 * stops a vCPU that halts with nothing to wake it). */
+		 * Not HLT: without the timer no interrupt will ever come to
+		 * end it (memvisor stops a vCPU that halts with nothing to
+		 * wake it). */
 		hc_yield();
 		return;
 	}
@@ -250,9 +257,11 @@ int work_idle(struct work_ctx *c)
 
 	kprintf("idle: writing %lu pages, then %lu idle steps (%s)\n", pages,
 		c->cfg->halts,
-		hv_present() ? "YIELD, following the balloon target"
-			     : "PAUSE loop: no memvisor, and HLT with "
-			       "interrupts off would never wake");
+		timer_running() ? "STI;HLT until the next timer tick, "
+				  "following the balloon target"
+		: hv_present() ? "YIELD, following the balloon target"
+			       : "PAUSE loop: no memvisor, and HLT with "
+				 "interrupts off would never wake");
 	work_fill(c, r, 0, pages);
 	if (work_verify(c, r, 0, pages) < 0)
 		return WORK_FAIL;

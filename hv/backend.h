@@ -58,6 +58,8 @@ enum exit_reason {
 	EXIT_XSETBV,		/* XSETBV: XCR number in regs.rcx, value in
 				   EDX:EAX */
 	EXIT_INVD,		/* INVD: done as WBINVD */
+	EXIT_INTR_WINDOW,	/* the guest can take an interrupt now: the
+				   window set_intr_window() asked for */
 	EXIT_REASON_COUNT
 };
 
@@ -143,6 +145,21 @@ struct backend_ops {
 	/* Queues an exception for delivery at the next entry. */
 	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error,
 				 u32 error);
+
+	/* Virtual interrupts (hv/vintr.c).  interruptible(): whether an
+	 * external interrupt injected now would be taken at the next entry:
+	 * the guest's RFLAGS.IF = 1, no STI or MOV SS interrupt shadow (one
+	 * the core ended by moving RIP past the instruction does not count),
+	 * and no other event already queued for that entry.
+	 * inject_interrupt(): queues the vector as an external interrupt for
+	 * the next entry (only after interruptible() said yes).
+	 * set_intr_window(): on, the guest exits with EXIT_INTR_WINDOW as
+	 * soon as it can take an interrupt; off cancels that.  An injected
+	 * event whose delivery an exit interrupted is re-queued by the backend
+	 * itself, as for exceptions. */
+	bool (*interruptible)(struct vcpu *v);
+	void (*inject_interrupt)(struct vcpu *v, u8 vector);
+	void (*set_intr_window)(struct vcpu *v, bool on);
 
 	/* Invalidates every guest-physical translation of this VM, in every
 	 * TLB that may hold one.  The core calls it after changing or

@@ -13,8 +13,10 @@
 #include "fmt.h"
 #include "hypercall.h"
 #include "string.h"
+#include "vintr.h"
 #include "vmmem.h"
 #include "../arch/x86/cpu.h"
+#include "../arch/x86/lapic.h"
 #include "hvmem.h"
 #include "../arch/x86/trap.h"
 #include "../arch/x86/xstate.h"
@@ -34,10 +36,20 @@
 #define UART_IIR_NO_INT 0x01
 #define EXIT_PORT 0xf4
 
-/* The hypervisor's CPUID leaves (guest ABI, docs/guest-abi.md). */
+/* The hypervisor's CPUID leaves (guest ABI, docs/guest-abi.md): the
+ * signature, the ABI version, and the timing leaf (the VMware/KVM
+ * convention: EAX = TSC kHz, EBX = the local APIC timer's input clock in
+ * kHz, here the TSC too); the leaves between read as zero. */
 #define CPUID_HV_BASE 0x40000000
-#define CPUID_HV_MAX 0x40000001
+#define CPUID_HV_VERSION 0x40000001
+#define CPUID_HV_TIMING 0x40000010
+#define CPUID_HV_MAX CPUID_HV_TIMING
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
+/* The virtual local APIC (hv/vlapic.c) is an x2APIC without TSC-deadline
+ * mode; leaf 1 EBX 31:24 is its initial APIC ID. */
+#define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID1_EBX_APIC_ID_SHIFT 24
 
 const struct backend_ops *backend;
 
@@ -62,6 +74,7 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
 	[EXIT_UNHANDLED] = "unhandled",
 	[EXIT_XSETBV] = "xsetbv",
 	[EXIT_INVD] = "invd",
+	[EXIT_INTR_WINDOW] = "intr-window",
 };
 
 const char *exit_reason_name(enum exit_reason r)
@@ -128,16 +141,22 @@ static void handle_cpuid(struct vm *vm, struct vm_exit *e)
 		/* "memvisor" and four zero bytes, in EBX, ECX, EDX. */
 		c = (struct cpuid_regs){ CPUID_HV_MAX, 0x766d656d, 0x726f7369,
 					 0 };
-	} else if (leaf > CPUID_HV_BASE && leaf <= CPUID_HV_MAX + 0xff) {
+	} else if (leaf > CPUID_HV_BASE && leaf <= CPUID_HV_BASE + 0xff) {
 		c = (struct cpuid_regs){ 0, 0, 0, 0 };
-		if (leaf == CPUID_HV_MAX)
+		if (leaf == CPUID_HV_VERSION)
 			c.eax = HYPERCALL_ABI_VERSION;
+		if (leaf == CPUID_HV_TIMING)
+			c.eax = c.ebx = (u32)tsc_khz;
 	} else {
 		c = cpuid(leaf, sub);
 		backend->cpuid_adjust(leaf, sub, &c);
 		cpuid_xstate(&vm->vcpu, leaf, sub, &c);
-		if (leaf == 1)	/* guest ABI: running on a hypervisor */
-			c.ecx |= CPUID1_ECX_HYPERVISOR;
+		if (leaf == 1) {	/* guest ABI: running on a hypervisor */
+			c.ecx |= CPUID1_ECX_HYPERVISOR | CPUID1_ECX_X2APIC;
+			c.ecx &= ~CPUID1_ECX_TSC_DEADLINE;
+			c.ebx = (c.ebx & 0x00ffffffu) |
+				vm->vlapic.id << CPUID1_EBX_APIC_ID_SHIFT;
+		}
 	}
 	r->rax = c.eax;
 	r->rbx = c.ebx;
@@ -416,20 +435,28 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 }
 
 /*
- * The backends pass IA32_EFER (and VMX also FS/GS base) through; any other
- * MSR the guest touches is refused with #GP, as on a CPU that lacks it.
+ * The backends pass IA32_EFER (and VMX also FS/GS base) through;
+ * IA32_APIC_BASE and the x2APIC MSRs are the virtual local APIC's
+ * (hv/vintr.c, hv/vlapic.c), which refuses what the SDM says #GPs; any
+ * other MSR the guest touches is refused with #GP, as on a CPU that lacks
+ * it.
  * The first MSR_LOG_MAX refusals of a VM are logged one by one, the rest
  * only counted (vm_finish prints the count), so that a guest sweeping the
  * MSR space cannot flood the console.
  */
 static void handle_msr(struct vm *vm, struct vm_exit *e, bool write)
 {
-	u64 n = ++vm->stats.msr_refused;
+	const char *why = NULL;
+	int apic = vintr_msr(vm, e, write, &why);
 
+	if (apic > 0)
+		return;
+	u64 n = ++vm->stats.msr_refused;
 	if (n <= MSR_LOG_MAX)
-		hv_log("%s: %s of MSR 0x%x at RIP 0x%llx: injecting #GP",
+		hv_log("%s: %s of MSR 0x%x at RIP 0x%llx%s%s: injecting #GP",
 		       vm->name, write ? "WRMSR" : "RDMSR", e->msr.index,
-		       (unsigned long long)vm->vcpu.regs.rip);
+		       (unsigned long long)vm->vcpu.regs.rip,
+		       apic < 0 ? ": " : "", apic < 0 ? why : "");
 	if (n == MSR_LOG_MAX + 1)
 		hv_log("%s: further MSR refusals not shown (counted; the total "
 		       "when the VM ends)", vm->name);
@@ -493,26 +520,16 @@ static void handle_host_nmi(struct vm *vm)
 }
 
 /*
- * HLT waits for an interrupt.  memvisor delivers none to guests yet (no
- * virtual interrupt controller or timer), so nothing can ever wake a
- * halted vCPU, whatever its RFLAGS.IF: the halt is the end of it, and it is
- * stopped at once, with where it halted (a guest that wants to give the
- * CPU away calls YIELD).  When virtual timer interrupts arrive, a HLT with
- * IF=1 and a timer armed becomes a real wait: the vCPU sleeps until its
- * next tick; with IF=0 (and no NMI source) it stays the end.
+ * HLT waits for an interrupt, and the only source of one is the vCPU's
+ * virtual local APIC (hv/vintr.c): with RFLAGS.IF = 1 and its timer armed
+ * the vCPU sleeps until the next tick; with IF = 0 (there is no NMI
+ * source either), or nothing armed, nothing can ever wake it, and it is
+ * stopped at once with where it halted (a guest that wants to give the
+ * CPU away without a timer calls YIELD).
  */
-static void handle_hlt(struct vm *vm)
+static void handle_hlt(struct vm *vm, struct vm_exit *e)
 {
-	struct vcpu *v = &vm->vcpu;
-
-	if (!(v->regs.rflags & RFLAGS_IF))
-		vm_stop(vm, "HLT with interrupts disabled at RIP 0x%llx: nothing "
-			"can ever wake it; stopped",
-			(unsigned long long)v->regs.rip);
-	else
-		vm_stop(vm, "HLT at RIP 0x%llx with interrupts enabled, but no "
-			"virtual interrupt source is armed: nothing can ever "
-			"wake it; stopped", (unsigned long long)v->regs.rip);
+	vintr_hlt(vm, e);
 }
 
 static void handle_extint(void)
@@ -534,7 +551,10 @@ void exit_handle(struct vm *vm, struct vm_exit *e)
 		handle_io(vm, e);
 		break;
 	case EXIT_HLT:
-		handle_hlt(vm);
+		handle_hlt(vm, e);
+		break;
+	case EXIT_INTR_WINDOW:
+		/* Nothing to do here: the next entry injects (vintr.c). */
 		break;
 	case EXIT_HYPERCALL:
 		hypercall_handle(vm);

@@ -7,7 +7,7 @@
 
 #include "vm.h"
 
-#define HYPERCALL_ABI_VERSION 1
+#define HYPERCALL_ABI_VERSION 2
 
 enum hypercall {
 	HC_VERSION = 0,

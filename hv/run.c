@@ -19,6 +19,7 @@
 #include "guest_load.h"
 #include "hvmem.h"
 #include "string.h"
+#include "vintr.h"
 #include "vmmem.h"
 #include "../arch/x86/cpufeat.h"
 #include "../arch/x86/lapic.h"
@@ -105,6 +106,7 @@ static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 	vm->shares = d->shares ? d->shares : SHARES_DEFAULT;
 	vm->vcpu.vm = vm;
 	vm->state = VM_LOADING;
+	vintr_init(vm);
 
 	if (d->mem % PAGE_SIZE || d->mem < VM_MIN_MEM || d->mem > VM_MAX_MEM) {
 		fmt_snprintf(err, errlen, "%s: RAM size %llu KiB: want a "
@@ -165,6 +167,7 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		vm->line_len = 0;
 	}
 	print_exits(vm);
+	vintr_report(vm);
 	hv_log("%s scheduling: %llu slices, %llu ended by the timer; late "
 	       "ticks discarded: %llu", vm->name,
 	       (unsigned long long)vm->stats.slices,
@@ -392,26 +395,34 @@ static void print_stat(u64 t_ms)
  * Runs one slice of a VM: enter, handle exits, re-enter, until the VM
  * ends, yields, or the timer fires.  The timer interrupt exits the guest
  * whatever the guest's RFLAGS.IF, so a guest spinning with interrupts off
- * loses the CPU like any other.
+ * loses the CPU like any other.  The timer is set for the slice's end or
+ * the guest's own next virtual timer tick, whichever comes first: at the
+ * tick the slice goes on, with the tick's interrupt injected (vintr.c).
  */
 static void run_slice(struct vm *vm, u64 slice_us, bool host_nmi)
 {
 	struct vm_exit e;
+	u64 end = rdtsc() + slice_us * tsc_per_us;
 
 	vm->stats.slices++;
 	vm->yielded = false;
 	/* selftest=host-nmi: one NMI while the guest is well under way. */
 	if (host_nmi && vm->stats.slices == 2)
 		backend->raise_host_nmi(&vm->vcpu);
-	lapic_timer_arm(slice_us);
+	lapic_timer_arm_until(vintr_slice_end(vm, end));
 	while (vm->state == VM_RUNNING && !vm->yielded) {
 		gmem_settle(&vm->mem);	/* pay any TLB flush owed first */
+		vintr_before_entry(vm);
 		backend->vcpu_run(&vm->vcpu, &e);
 		exit_handle(vm, &e);
 		if (e.reason != EXIT_EXTINT && e.reason != EXIT_TIMER &&
 		    e.reason != EXIT_HOST_NMI)
 			vm->last_progress = rdtsc();
 		if (lapic_timer_fired()) {
+			if (rdtsc() < end) {	/* the guest's tick */
+				lapic_timer_arm_until(vintr_slice_end(vm, end));
+				continue;
+			}
 			vm->stats.preemptions++;
 			break;
 		}
@@ -519,6 +530,27 @@ static void reclaim_round(void)
 	}
 }
 
+/*
+ * A vCPU asleep in HLT until its next timer tick (vm->sleep_until, set by
+ * hv/vintr.c) is not run before then: true while it sleeps, with *wake
+ * lowered to its wake-up time.  Woken, its sleep counts as progress for
+ * the watchdog.
+ */
+static bool vm_asleep(struct vm *vm, u64 *wake)
+{
+	u64 now = rdtsc();
+
+	if (!vm->sleep_until)
+		return false;
+	if (now < vm->sleep_until) {
+		*wake = MIN(*wake, vm->sleep_until);
+		return true;
+	}
+	vm->sleep_until = 0;
+	vm->last_progress = now;
+	return false;
+}
+
 static void run_loop(const struct hv_config *cfg)
 {
 	const struct vm_decl *decls = cfg->vms;
@@ -535,11 +567,17 @@ static void run_loop(const struct hv_config *cfg)
 	for (int i = 0; i < vm_count; i++)
 		vms[i].last_progress = start;
 	do {
+		u64 wake = ~0ull;
+		int ran = 0;
 		running = 0;
 		for (int i = 0; i < vm_count; i++) {
 			struct vm *vm = &vms[i];
 			if (vm->state != VM_RUNNING)
 				continue;
+			if (vm_asleep(vm, &wake)) {
+				running++;
+				continue;
+			}
 			if (vm->wants_frame && !frame_ready(vm, wait_tsc)) {
 				/* still waiting, or stopped for want of one */
 			} else if (reclaim_holds(&guest_reclaim, &vm->mem)) {
@@ -547,6 +585,7 @@ static void run_loop(const struct hv_config *cfg)
 				guest_reclaim.st.holds++;
 				vm->last_progress = rdtsc();
 			} else {
+				ran++;
 				run_slice(vm, cfg->slice_us,
 					  cfg->selftest == SELFTEST_HOST_NMI);
 				if (vm->wants_frame)	/* it has just blocked */
@@ -580,6 +619,10 @@ static void run_loop(const struct hv_config *cfg)
 				vm_finish(vm, &decls[i]);
 			running += vm->state == VM_RUNNING;
 		}
+		/* All asleep (or waiting for memory beside sleepers): wait
+		 * for the first to wake. */
+		if (running && !ran && wake != ~0ull)
+			lapic_wait_until(wake);
 		u64 now = rdtsc() - start;
 		if (stat_tsc && now >= next_stat) {
 			print_stat(now / tsc_per_us / 1000);

@@ -5,6 +5,7 @@
 #define HV_VM_H
 
 #include "backend.h"
+#include "vlapic.h"
 #include "../mm/gmem.h"
 
 #define VM_MAX 8
@@ -64,6 +65,8 @@ struct vm_stats {
 	u64 mem_waits;		/* times it blocked on memory */
 	u64 mem_wait_us;	/* ... and for how long in all */
 	u64 held;		/* rounds it was held (below low) */
+	u64 irq_injected;	/* virtual interrupts delivered (vintr.c) */
+	u64 hlt_sleeps;		/* HLTs that slept until a timer tick */
 };
 
 struct vm {
@@ -81,6 +84,11 @@ struct vm {
 					   it runs again when one is free */
 	u64 blocked_since;		/* TSC when it blocked */
 	u64 wait_gpa;			/* the access that waits */
+	struct vlapic vlapic;		/* its virtual local APIC (vlapic.c) */
+	u64 sleep_until;		/* HLT: not run before this TSC time
+					   (0: not asleep; hv/vintr.c) */
+	bool halted;			/* RIP is on that HLT */
+	u8 halt_len;			/* its length */
 	u64 last_progress;		/* TSC of the last exit that was not
 					   just the timer (the watchdog) */
 	int exit_status;		/* from the exit port */

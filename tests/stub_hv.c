@@ -33,6 +33,9 @@
 #include "../hv/vmmem.h"
 
 struct frame_allocator frames;	/* hv/main.c's, which is not compiled */
+/* arch/x86/lapic.c's calibration (not compiled): a 1 GHz TSC. */
+u64 tsc_per_us = 1000;
+u64 tsc_khz = 1000000;
 
 /* --- physical memory -------------------------------------------------------- */
 

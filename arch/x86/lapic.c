@@ -70,6 +70,7 @@
 #define CALIBRATE_MS 10
 
 u64 tsc_per_us;
+u64 tsc_khz;
 static u64 lapic_ticks_per_us;	/* at divide-by-16 */
 static volatile u32 *lapic;
 static volatile bool fired;
@@ -142,6 +143,7 @@ static int calibrate(char *err, size_t errlen)
 	lapic_write(LAPIC_TIMER_INIT, 0);
 
 	tsc_per_us = (tsc1 - tsc0) / (CALIBRATE_MS * 1000);
+	tsc_khz = (tsc1 - tsc0) / CALIBRATE_MS;
 	lapic_ticks_per_us = (apic0 - apic1) / (CALIBRATE_MS * 1000);
 	if (!tsc_per_us || !lapic_ticks_per_us) {
 		fmt_snprintf(err, errlen, "timer calibration failed: TSC %llu, "
@@ -187,6 +189,29 @@ void lapic_timer_arm(u64 us)
 	fired = false;
 	lapic_write(LAPIC_LVT_TIMER, VEC_TIMER);	/* one-shot, unmasked */
 	lapic_write(LAPIC_TIMER_INIT, (u32)MIN(ticks, 0xffffffffull));
+}
+
+void lapic_timer_arm_until(u64 tsc)
+{
+	u64 now = rdtsc();
+	u64 us = tsc > now ? (tsc - now + tsc_per_us - 1) / tsc_per_us : 1;
+
+	lapic_timer_arm(us ? us : 1);
+}
+
+/*
+ * Nothing to run before tsc (every VM asleep in HLT): halt the CPU until
+ * the timer says it is time.  STI; HLT is one step for interrupts (the
+ * STI shadow covers the HLT), so a tick that fired before it still ends
+ * the HLT instead of being taken just before it.  Another interrupt (a
+ * spurious one) ends a HLT early: the loop halts again.
+ */
+void lapic_wait_until(u64 tsc)
+{
+	lapic_timer_arm_until(tsc);
+	while (rdtsc() < tsc && !fired)
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	lapic_timer_stop();
 }
 
 void lapic_self_nmi(void)

@@ -19,6 +19,11 @@ int lapic_init(char *err, size_t errlen);
 
 /* Arms the one-shot timer to fire after us microseconds (0: disarm). */
 void lapic_timer_arm(u64 us);
+/* Arms it to fire when the TSC reaches tsc (at once if that is past). */
+void lapic_timer_arm_until(u64 tsc);
+/* Halts this CPU until the TSC reaches tsc (the timer wakes it); leaves
+ * the timer disarmed and no tick pending. */
+void lapic_wait_until(u64 tsc);
 /* Sends this CPU an NMI through the ICR (selftest=host-nmi).  It arrives
  * at once unless NMIs are blocked (SVM: GIF = 0; inside an NMI handler). */
 void lapic_self_nmi(void);
@@ -29,8 +34,9 @@ bool lapic_timer_stop(void);
 /* True (once) if the timer fired since the last call. */
 bool lapic_timer_fired(void);
 
-/* TSC ticks per microsecond, measured at boot. */
+/* TSC ticks per microsecond and per millisecond, measured at boot. */
 extern u64 tsc_per_us;
+extern u64 tsc_khz;
 static inline u64 rdtsc(void)
 {
 	u32 lo, hi;

@@ -77,6 +77,8 @@ struct svm_vcpu {
 	struct guest_dregs dregs;	/* DR0-DR3: not in the VMCB */
 	struct cr_write last_cr;
 	bool host_nmi;		/* selftest: a host NMI for the next VMRUN */
+	u64 exit_rip;		/* guest RIP at the last #VMEXIT */
+	bool intr_window;	/* V_IRQ + VINTR intercept set */
 };
 
 /* The CR4 bits a guest may set (svm_enable()). */
@@ -203,6 +205,8 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	sv->flush = true;	/* the ASID may hold a previous VM's entries */
 	guest_dregs_init(&sv->dregs);
 	sv->last_cr = (struct cr_write){ 0 };
+	sv->exit_rip = v->regs.rip;
+	sv->intr_window = false;
 	v->hw = sv;
 
 	/* Control area: what exits, and nested paging. */
@@ -281,8 +285,15 @@ static void svm_vcpu_destroy(struct vcpu *v)
 
 /* --- running ------------------------------------------------------------ */
 
+/* If the core moved RIP past the instruction that exited, an STI or MOV
+ * SS shadow that instruction sat in ended with it (as in the VMX
+ * backend). */
 static void sync_to_vmcb(struct vcpu *v)
 {
+	if (v->regs.rip != ((struct svm_vcpu *)v->hw)->exit_rip)
+		vmcb64_set(v, VMCB_INTERRUPT_SHADOW,
+			   vmcb64_get(v, VMCB_INTERRUPT_SHADOW) &
+				   ~INTERRUPT_SHADOW_ACTIVE);
 	vmcb64_set(v, VMCB_RIP, v->regs.rip);
 	vmcb64_set(v, VMCB_RSP, v->regs.rsp);
 	vmcb64_set(v, VMCB_RFLAGS, v->regs.rflags);
@@ -292,6 +303,7 @@ static void sync_to_vmcb(struct vcpu *v)
 static void sync_from_vmcb(struct vcpu *v)
 {
 	v->regs.rip = vmcb64_get(v, VMCB_RIP);
+	((struct svm_vcpu *)v->hw)->exit_rip = v->regs.rip;
 	v->regs.rsp = vmcb64_get(v, VMCB_RSP);
 	v->regs.rflags = vmcb64_get(v, VMCB_RFLAGS);
 	v->regs.rax = vmcb64_get(v, VMCB_RAX);
@@ -569,6 +581,9 @@ static bool decode_exit(struct vcpu *v, struct vm_exit *e)
 	case VMEXIT_INTR:
 		e->reason = EXIT_EXTINT;
 		break;
+	case VMEXIT_VINTR:
+		e->reason = EXIT_INTR_WINDOW;
+		break;
 	case VMEXIT_NMI:
 		/* Held pending by GIF = 0 after the exit, then taken by our
 		 * own NMI gate at svm_enter's STGI: the guest never saw it. */
@@ -658,6 +673,37 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 	vmcb64_set(v, VMCB_EVENTINJ, ev);
 }
 
+static bool svm_interruptible(struct vcpu *v)
+{
+	struct svm_vcpu *sv = v->hw;
+	bool shadow = v->regs.rip == sv->exit_rip &&
+		      (vmcb64_get(v, VMCB_INTERRUPT_SHADOW) &
+		       INTERRUPT_SHADOW_ACTIVE);
+
+	return (v->regs.rflags & RFLAGS_IF) && !shadow &&
+	       !(vmcb64_get(v, VMCB_EVENTINJ) & EVENT_VALID);
+}
+
+static void svm_inject_interrupt(struct vcpu *v, u8 vector)
+{
+	vmcb64_set(v, VMCB_EVENTINJ, vector | EVENT_TYPE_INTR | EVENT_VALID);
+}
+
+static void svm_set_intr_window(struct vcpu *v, bool on)
+{
+	struct svm_vcpu *sv = v->hw;
+	u64 irq = VINTR_V_IRQ | VINTR_PRIO_MAX | VINTR_IGN_TPR;
+	u64 vintr = vmcb64_get(v, VMCB_VINTR);
+	u32 misc1 = vmcb32_get(v, VMCB_INTERCEPT_MISC1);
+
+	if (on == sv->intr_window)
+		return;
+	sv->intr_window = on;
+	vmcb64_set(v, VMCB_VINTR, on ? vintr | irq : vintr & ~irq);
+	vmcb32_set(v, VMCB_INTERCEPT_MISC1, on ? misc1 | INTERCEPT_VINTR
+					       : misc1 & ~INTERCEPT_VINTR);
+}
+
 /* Nested SVM is not offered: a guest's CPUID shows no SVM, and the SVM
  * leaf 8000_000Ah (revision, ASIDs, NPT, ...) reads all zero, as the APM
  * defines it for a CPU without SVM (CPUID Fn8000_000A: "reserved" unless
@@ -740,6 +786,9 @@ const struct backend_ops svm_backend = {
 	.vcpu_run = svm_vcpu_run,
 	.cpuid_adjust = svm_cpuid_adjust,
 	.inject_exception = svm_inject_exception,
+	.interruptible = svm_interruptible,
+	.inject_interrupt = svm_inject_interrupt,
+	.set_intr_window = svm_set_intr_window,
 	.flush_slat = svm_flush_slat,
 	.dump = svm_dump,
 	.break_state = svm_break_state,

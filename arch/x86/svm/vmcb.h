@@ -33,6 +33,7 @@
 /* INTERCEPT_MISC1 bits (vector 3 in the APM). */
 #define INTERCEPT_INTR (1u << 0)
 #define INTERCEPT_NMI (1u << 1)
+#define INTERCEPT_VINTR (1u << 4)	/* a virtual interrupt is taken */
 #define INTERCEPT_CPUID (1u << 18)
 #define INTERCEPT_INVD (1u << 22)
 #define INTERCEPT_HLT (1u << 24)
@@ -55,9 +56,19 @@
 #define TLB_CONTROL_FLUSH_ASID 3	/* this guest's entries (FlushByAsid) */
 #define VINTR_MASKING (1ull << 24)
 #define VINTR_TPR_MASK 0xfull	/* V_TPR: the guest's CR8 */
+/* A virtual interrupt request (APM 15.21.4), used only as an interrupt
+ * window: V_IRQ with the highest priority, ignoring V_TPR, taken when the
+ * guest can take interrupts, and intercepted (VMEXIT_VINTR) before it is
+ * delivered. */
+#define VINTR_V_IRQ (1ull << 8)
+#define VINTR_PRIO_MAX (0xfull << 16)
+#define VINTR_IGN_TPR (1ull << 20)
+/* INTERRUPT_SHADOW bit 0: the guest is in an STI or MOV SS shadow. */
+#define INTERRUPT_SHADOW_ACTIVE 1ull
 
 /* EVENTINJ / EXITINTINFO (APM 15.20). */
 #define EVENT_VECTOR_MASK 0xffull
+#define EVENT_TYPE_INTR (0ull << 8)	/* external interrupt */
 #define EVENT_TYPE_EXCEPTION (3ull << 8)
 #define EVENT_ERROR_VALID (1ull << 11)
 #define EVENT_VALID (1ull << 31)
@@ -107,6 +118,7 @@
 #define VMEXIT_EXCP_BASE 0x40
 #define VMEXIT_INTR 0x60
 #define VMEXIT_NMI 0x61
+#define VMEXIT_VINTR 0x64
 #define VMEXIT_CPUID 0x72
 #define VMEXIT_INVD 0x76
 #define VMEXIT_HLT 0x78

@@ -338,6 +338,7 @@ int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	setup_host();
 	setup_guest(v);
 	hw->launched = false;
+	hw->intr_window = false;
 	hw->exit_rip = v->regs.rip;
 	hw->cr2 = 0;
 	guest_dregs_init(&hw->dregs);

@@ -159,6 +159,7 @@
 #define PIN_PREEMPTION_TIMER		(1u << 6)
 
 /* Primary processor-based VM-execution controls (24.6.2, Table 24-6). */
+#define CPU_INTR_WINDOW_EXITING		(1u << 2)
 #define CPU_HLT_EXITING			(1u << 7)
 #define CPU_INVLPG_EXITING		(1u << 9)
 #define CPU_CR3_LOAD_EXITING		(1u << 15)

@@ -107,6 +107,45 @@ void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 	vmcs_write(VM_ENTRY_INTR_INFO, info);
 }
 
+/* --- virtual interrupts (hv/vintr.c) ---------------------------------- */
+
+/* IF set, no STI/MOV SS blocking (prepare_entry ends it when RIP moved),
+ * no event already in the entry's interruption-information field. */
+bool vmx_interruptible(struct vcpu *v)
+{
+	struct vmx_vcpu *hw = v->hw;
+
+	vmx_make_current(hw);
+	bool shadow = v->regs.rip == hw->exit_rip &&
+		      (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+		       (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	return (v->regs.rflags & RFLAGS_IF) && !shadow &&
+	       !(vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
+void vmx_inject_interrupt(struct vcpu *v, u8 vector)
+{
+	vmx_make_current(v->hw);
+	vmcs_write(VM_ENTRY_INTR_INFO, vector |
+		   (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
+}
+
+/* Interrupt-window exiting (SDM 25.2): an exit, reason 7, before any
+ * instruction at which RFLAGS.IF = 1 and nothing blocks interrupts. */
+void vmx_set_intr_window(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *hw = v->hw;
+
+	if (hw->intr_window == on)
+		return;
+	vmx_make_current(hw);
+	hw->intr_window = on;
+	u64 ctl = vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL,
+		   on ? ctl | CPU_INTR_WINDOW_EXITING
+		      : ctl & ~(u64)CPU_INTR_WINDOW_EXITING);
+}
+
 /* Puts back an event whose delivery the exit interrupted. */
 static void requeue_interrupted_event(void)
 {
@@ -462,6 +501,10 @@ static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
 	case VMX_EXIT_PREEMPTION_TIMER:
 		insn = false;
 		exit->reason = EXIT_TIMER;
+		break;
+	case VMX_EXIT_INTERRUPT_WINDOW:
+		insn = false;
+		exit->reason = EXIT_INTR_WINDOW;
 		break;
 	case VMX_EXIT_EXCEPTION_NMI: {
 		/* The guest's #UD (the only exception we intercept), or a

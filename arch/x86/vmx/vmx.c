@@ -262,6 +262,18 @@ static int compute_controls(char *err, size_t errlen)
 			    errlen) < 0)
 		return -1;
 
+	/* Interrupt-window exiting is switched on only while a virtual
+	 * interrupt waits for the guest to take it (vmexit.c), so it is not
+	 * in cpu_bits; but it must be there to switch on. */
+	u64 cap = rdmsr(t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
+			  : MSR_IA32_VMX_PROCBASED_CTLS);
+	if (!((cap >> 32) & CPU_INTR_WINDOW_EXITING)) {
+		fmt_snprintf(err, errlen, "VMX: the primary processor-based "
+			     "control 'interrupt-window exiting' (bit 2) is not "
+			     "supported (MSR value 0x%016llx)",
+			     (unsigned long long)cap);
+		return -1;
+	}
 	/* The I/O bitmaps would take precedence over unconditional I/O
 	 * exiting (SDM 25.1.3); no CPU forces them on, but make sure. */
 	if (vmx.cpu & CPU_USE_IO_BITMAPS) {
@@ -461,6 +473,9 @@ const struct backend_ops vmx_backend = {
 	.vcpu_run = vmx_vcpu_run,
 	.cpuid_adjust = vmx_cpuid_adjust,
 	.inject_exception = vmx_inject_exception,
+	.interruptible = vmx_interruptible,
+	.inject_interrupt = vmx_inject_interrupt,
+	.set_intr_window = vmx_set_intr_window,
 	.flush_slat = ept_flush,
 	.dump = vmx_dump,
 	.break_state = vmx_break_state,

@@ -52,6 +52,7 @@ struct vmx_vcpu {
 	u64 vapic_pa;		/* virtual-APIC page: the guest's CR8 (TPR) */
 	struct guest_dregs dregs; /* DR0-DR3, DR6: not in the VMCS */
 	bool host_nmi;		/* selftest: meet a host NMI at the next entry */
+	bool intr_window;	/* interrupt-window exiting is on */
 };
 
 /* vmx.c */
@@ -71,6 +72,9 @@ void vmx_raise_host_nmi(struct vcpu *v);
 void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit);
 void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 			  u32 error);
+bool vmx_interruptible(struct vcpu *v);
+void vmx_inject_interrupt(struct vcpu *v, u8 vector);
+void vmx_set_intr_window(struct vcpu *v, bool on);
 
 /* ept.c */
 /* ept_format_for() this CPU's capabilities, from enable() on. */
