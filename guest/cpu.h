@@ -90,4 +90,21 @@ static inline void irq_disable(void)
 	__asm__ volatile("cli" : : : "memory");
 }
 
+#define RFLAGS_IF (1ull << 9)
+
+/* Interrupts off, returning the RFLAGS they were taken from; irq_restore
+ * turns them back on only if they were on.  Nests. */
+static inline uint64_t irq_save(void)
+{
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+	return flags;
+}
+
+static inline void irq_restore(uint64_t flags)
+{
+	if (flags & RFLAGS_IF)
+		__asm__ volatile("sti" : : : "memory");
+}
+
 #endif
