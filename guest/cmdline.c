@@ -44,14 +44,19 @@ static const struct key_spec keys[] = {
 	KEY("rounds", VAL_COUNT, rounds, 1, 4096),
 	KEY("pt", VAL_COUNT, pt_iters, 1, 100000),
 	KEY("idle", VAL_SIZE, idle_bytes, PAGE, 16 * GIB),
-	KEY("halts", VAL_COUNT, halts, 1, 1000000000),
-	KEY("balloon", VAL_COUNT, balloon_pages, 1, CMDLINE_BALLOON_MAX),
+	KEY("idle_ticks", VAL_COUNT, idle_ticks, 1, 1000000000),
+	KEY("idle_deflate", VAL_COUNT, idle_deflate, 0, 1000000000),
+	KEY("balloon_pages", VAL_COUNT, balloon_pages, 1, CMDLINE_BALLOON_MAX),
 	KEY("corrupt", VAL_COUNT, corrupt, 0, 1),
 	KEY("settle", VAL_COUNT, settle_bound, 1, 10000000),
 	KEY("settle_shared", VAL_COUNT, settle_shared, 0, 1ull << 32),
 	KEY("volatile", VAL_COUNT, volatile_pages, 1, 65536),
 	KEY("vrounds", VAL_COUNT, vrounds, 1, 100000),
 	KEY("zero", VAL_COUNT, zero_pages, 1, 1ull << 20),
+	KEY("spill", VAL_SIZE, spill_bytes, PAGE, 16 * GIB),
+	KEY("spill_keep", VAL_SIZE, spill_keep, 0, 16 * GIB),
+	KEY("grow", VAL_SIZE, grow_bytes, PAGE, 16 * GIB),
+	KEY("grow_step", VAL_SIZE, grow_step, PAGE, 16 * GIB),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -61,7 +66,8 @@ static const char *const work_names[WORK_COUNT] = {
 	[WORK_PT] = "pt",       [WORK_IDLE] = "idle",
 	[WORK_BALLOON] = "balloon", [WORK_SETTLE] = "settle",
 	[WORK_VOLATILE] = "volatile", [WORK_ZERO] = "zero",
-	[WORK_VERIFY] = "verify",
+	[WORK_VERIFY] = "verify",   [WORK_SPILL] = "spill",
+	[WORK_GROW] = "grow",
 };
 
 static const char *const hostile_names[HOSTILE_COUNT] = {
@@ -102,6 +108,7 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_HCALL_RESERVED] = "hcall-reserved",
 	[HOSTILE_COMPUTE] = "compute",
 	[HOSTILE_COW_STORM] = "cow-storm",
+	[HOSTILE_BALLOON_TOUCH] = "balloon-touch",
 };
 
 const char *cmdline_work_name(enum work_id w)
@@ -125,12 +132,16 @@ static void set_defaults(struct guest_config *cfg)
 		.rounds = 8,
 		.pt_iters = 32,
 		.idle_bytes = 1 * MIB,
-		.halts = 100,
+		.idle_ticks = 100,
 		.balloon_pages = 64,
 		.settle_bound = CMDLINE_SETTLE_DEFAULT,
 		.volatile_pages = 64,
 		.vrounds = 32,
 		.zero_pages = 64,
+		.spill_bytes = 8 * MIB,
+		.spill_keep = 1 * MIB,
+		.grow_bytes = 16 * MIB,
+		.grow_step = 1 * MIB,
 	};
 }
 
@@ -268,10 +279,23 @@ static int parse_keyed_value(struct guest_config *cfg,
 	return 0;
 }
 
-/* Bit i of *seen: key i (table index), then work= and hostile=. */
+/* Bit i of *seen: key i (table index), then work=, hostile= and
+ * balloon=. */
 #define SEEN_WORK (1u << NKEYS)
 #define SEEN_HOSTILE (1u << (NKEYS + 1))
-_Static_assert(NKEYS + 2 <= 32, "the seen bits no longer fit an unsigned");
+#define SEEN_BALLOON (1u << (NKEYS + 2))
+_Static_assert(NKEYS + 3 <= 32, "the seen bits no longer fit an unsigned");
+
+/* balloon=on|off: the balloon driver (on by default). */
+static int parse_balloon(struct guest_config *cfg, const char *s, int len)
+{
+	if (word_is(s, len, "on") || word_is(s, len, "off")) {
+		cfg->balloon_off = word_is(s, len, "off");
+		return 0;
+	}
+	return fail(cfg, "balloon=%.*s: expected on or off (the workload's "
+			 "page count is balloon_pages=)", s, len);
+}
 
 static int parse_word(struct guest_config *cfg, const char *s, int len,
 		      unsigned *seen)
@@ -295,6 +319,9 @@ static int parse_word(struct guest_config *cfg, const char *s, int len,
 	} else if (word_is(s, eq, "hostile")) {
 		bit = SEEN_HOSTILE;
 		rc = parse_hostile(cfg, val, vlen);
+	} else if (word_is(s, eq, "balloon")) {
+		bit = SEEN_BALLOON;
+		rc = parse_balloon(cfg, val, vlen);
 	} else {
 		unsigned i = 0;
 		while (i < NKEYS && !word_is(s, eq, keys[i].name))
@@ -336,6 +363,20 @@ static int check_config(struct guest_config *cfg, unsigned seen)
 				     "in work=");
 			return -1;
 		}
+	}
+	if (cfg->spill_keep > cfg->spill_bytes) {
+		fmt_snprintf(cfg->error, sizeof(cfg->error),
+			     "spill_keep=%llu exceeds spill=%llu",
+			     (unsigned long long)cfg->spill_keep,
+			     (unsigned long long)cfg->spill_bytes);
+		return -1;
+	}
+	if (cfg->grow_step > cfg->grow_bytes) {
+		fmt_snprintf(cfg->error, sizeof(cfg->error),
+			     "grow_step=%llu exceeds grow=%llu",
+			     (unsigned long long)cfg->grow_step,
+			     (unsigned long long)cfg->grow_bytes);
+		return -1;
 	}
 	if (cfg->cow_pages > cfg->dup_pages) {
 		fmt_snprintf(cfg->error, sizeof(cfg->error),

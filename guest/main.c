@@ -2,8 +2,11 @@
  * main.c - the guest kernel's life, top to bottom:
  *
  *   serial -> descriptor tables -> multiboot info -> page tables (vm.c)
- *   -> hypervisor detection -> command line -> workloads in the given
- *   order -> optional hostile action -> summary -> GUEST RESULT line
+ *   -> hypervisor detection -> command line -> balloon driver (and the
+ *   timer tick it runs in, when there is one) -> workloads in the given
+ *   order, the driver polled between them when no timer runs -> optional
+ *   hostile action -> the driver deflates everything -> summary ->
+ *   GUEST RESULT line
  *
  * Each step either works or ends the guest with a FAIL line saying which
  * step and which values; nothing here retries or carries on after an error.
@@ -11,16 +14,21 @@
 #include <stdint.h>
 
 #include "abi.h"
+#include "balloon.h"
 #include "cmdline.h"
 #include "console.h"
 #include "desc.h"
 #include "hv.h"
 #include "mb.h"
 #include "serial.h"
+#include "timer.h"
 #include "vm.h"
 #include "work.h"
 
 void guest_main(uint32_t magic, uint32_t info_pa);
+
+/* The tick the balloon driver runs in, if nothing started the timer yet. */
+#define GUEST_TICK_HZ 100
 
 static struct boot_mem boot;
 static struct guest_config cfg;
@@ -99,10 +107,12 @@ static void print_summary(void)
 		return;
 	}
 	kprintf("summary: memvisor says resident=%lu shared=%lu swapped=%lu "
-		"ballooned=%lu zero_populated=%lu faults=%lu\n",
+		"ballooned=%lu zero_populated=%lu faults=%lu "
+		"balloon_touched=%lu\n",
 		memstat[MEMSTAT_RESIDENT], memstat[MEMSTAT_SHARED],
 		memstat[MEMSTAT_SWAPPED], memstat[MEMSTAT_BALLOONED],
-		memstat[MEMSTAT_ZERO_POPULATED], memstat[MEMSTAT_FAULTS]);
+		memstat[MEMSTAT_ZERO_POPULATED], memstat[MEMSTAT_FAULTS],
+		memstat[MEMSTAT_BALLOON_TOUCHED]);
 }
 
 void guest_main(uint32_t magic, uint32_t info_pa)
@@ -117,12 +127,21 @@ void guest_main(uint32_t magic, uint32_t info_pa)
 	vm_init(&boot);
 	hv_detect();
 	parse_config();
+	balloon_init(&cfg);
+	if (balloon_active() && !timer_running() &&
+	    timer_start(GUEST_TICK_HZ) < 0)
+		kprintf("balloon: no timer tick: the driver is polled between "
+			"workload steps and in idle waits\n");
 
-	for (int i = 0; i < cfg.nwork; i++)
+	for (int i = 0; i < cfg.nwork; i++) {
 		if (work_run(cfg.work[i], &ctx) == WORK_FAIL)
 			guest_fail(ctx.status, "%s", ctx.reason);
+		balloon_poll();
+	}
 	if (cfg.hostile != HOSTILE_NONE &&
 	    work_hostile(&ctx) == WORK_FAIL)
+		guest_fail(ctx.status, "%s", ctx.reason);
+	if (balloon_finish(&ctx) == WORK_FAIL)
 		guest_fail(ctx.status, "%s", ctx.reason);
 	if (cfg.corrupt && !ctx.corrupted)
 		guest_fail(STATUS_BAD_CMDLINE,
