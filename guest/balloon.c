@@ -42,7 +42,7 @@ static uint64_t held, peak, inflated, deflated, ticks, shortage_deflates;
 static uint64_t failures;
 static char failure[160];
 static int enabled;  /* balloon=on and memvisor */
-static int paused;   /* a workload borrowed the array */
+static int paused;   /* balloon_pause() depth: no tick work while > 0 */
 static int stopped;  /* balloon_finish() ran, or a call failed */
 static int busy;
 static const char *off_reason = "not initialised";
@@ -199,11 +199,27 @@ uint64_t balloon_tick_count(void)
 	return ticks;
 }
 
-uint64_t *balloon_borrow(uint64_t *room)
+void balloon_pause(void)
 {
 	uint64_t flags = irq_save();
 
 	paused++;
+	irq_restore(flags);
+}
+
+void balloon_resume(void)
+{
+	uint64_t flags = irq_save();
+
+	paused--;
+	irq_restore(flags);
+}
+
+uint64_t *balloon_borrow(uint64_t *room)
+{
+	uint64_t flags = irq_save();
+
+	balloon_pause();
 	*room = CMDLINE_BALLOON_MAX - held;
 	uint64_t *tail = &gfns[held];
 	irq_restore(flags);
@@ -212,10 +228,7 @@ uint64_t *balloon_borrow(uint64_t *room)
 
 void balloon_unborrow(void)
 {
-	uint64_t flags = irq_save();
-
-	paused--;
-	irq_restore(flags);
+	balloon_resume();
 }
 
 int balloon_finish(struct work_ctx *c)

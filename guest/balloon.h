@@ -38,6 +38,11 @@ uint64_t balloon_held(void); /* pages in the balloon now */
 uint64_t balloon_peak(void);
 uint64_t balloon_tick_count(void); /* times balloon_tick() ran */
 
+/* Pauses and resumes the driver (nests): main.c pauses it for the hostile
+ * action, whose checks count MEMSTAT's ballooned pages exactly. */
+void balloon_pause(void);
+void balloon_resume(void);
+
 /* For the `balloon` workload and hostile=balloon-touch: pauses the driver
  * and lends the unused tail of its gfn array; *room is how many gfns fit
  * there.  balloon_unborrow() resumes the driver. */

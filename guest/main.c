@@ -138,9 +138,14 @@ void guest_main(uint32_t magic, uint32_t info_pa)
 			guest_fail(ctx.status, "%s", ctx.reason);
 		balloon_poll();
 	}
-	if (cfg.hostile != HOSTILE_NONE &&
-	    work_hostile(&ctx) == WORK_FAIL)
-		guest_fail(ctx.status, "%s", ctx.reason);
+	/* The hostile actions count MEMSTAT's ballooned pages exactly: the
+	 * driver waits while they run. */
+	if (cfg.hostile != HOSTILE_NONE) {
+		balloon_pause();
+		if (work_hostile(&ctx) == WORK_FAIL)
+			guest_fail(ctx.status, "%s", ctx.reason);
+		balloon_resume();
+	}
 	if (balloon_finish(&ctx) == WORK_FAIL)
 		guest_fail(ctx.status, "%s", ctx.reason);
 	if (cfg.corrupt && !ctx.corrupted)
