@@ -184,6 +184,11 @@ int balloon_active(void)
 	return enabled && !stopped;
 }
 
+const char *balloon_failure(void)
+{
+	return failures ? failure : 0;
+}
+
 uint64_t balloon_held(void)
 {
 	return held;

@@ -34,6 +34,7 @@ void balloon_tick(void);
 void balloon_poll(void);
 
 int balloon_active(void);    /* on, memvisor present, no failure */
+const char *balloon_failure(void); /* the first failure, or 0 */
 uint64_t balloon_held(void); /* pages in the balloon now */
 uint64_t balloon_peak(void);
 uint64_t balloon_tick_count(void); /* times balloon_tick() ran */

@@ -296,6 +296,10 @@ int work_idle(struct work_ctx *c)
 		}
 		if (steps >= want && (!c->cfg->idle_deflate || back_at))
 			break;
+		if (c->cfg->idle_deflate && balloon_failure())
+			return work_fail(c, STATUS_VERIFY_FAILED,
+					 "idle: waiting for the balloon: %s",
+					 balloon_failure());
 	}
 	if (c->cfg->idle_deflate && !peak)
 		return work_fail(c, STATUS_VERIFY_FAILED,
