@@ -81,6 +81,7 @@ enum memstat_index {
 	MEMSTAT_FAULTS,
 	MEMSTAT_COW_BREAKS,	/* the guest's writes that broke a share */
 	MEMSTAT_SWAP_INS,	/* swapped pages it touched again */
+	MEMSTAT_BALLOON_TOUCHED, /* ballooned pages it touched anyway */
 	MEMSTAT_COUNT
 };
 

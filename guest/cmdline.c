@@ -44,8 +44,9 @@ static const struct key_spec keys[] = {
 	KEY("rounds", VAL_COUNT, rounds, 1, 4096),
 	KEY("pt", VAL_COUNT, pt_iters, 1, 100000),
 	KEY("idle", VAL_SIZE, idle_bytes, PAGE, 16 * GIB),
-	KEY("halts", VAL_COUNT, halts, 1, 1000000000),
-	KEY("balloon", VAL_COUNT, balloon_pages, 1, CMDLINE_BALLOON_MAX),
+	KEY("idle_ticks", VAL_COUNT, idle_ticks, 1, 1000000000),
+	KEY("idle_deflate", VAL_COUNT, idle_deflate, 0, 1000000000),
+	KEY("balloon_pages", VAL_COUNT, balloon_pages, 1, CMDLINE_BALLOON_MAX),
 	KEY("corrupt", VAL_COUNT, corrupt, 0, 1),
 	KEY("settle", VAL_COUNT, settle_bound, 1, 10000000),
 	KEY("settle_shared", VAL_COUNT, settle_shared, 0, 1ull << 32),
@@ -54,6 +55,10 @@ static const struct key_spec keys[] = {
 	KEY("zero", VAL_COUNT, zero_pages, 1, 1ull << 20),
 	KEY("timer", VAL_COUNT, timer_hz, 0, 10000),
 	KEY("ticks", VAL_COUNT, ticks, 1, 100000),
+	KEY("spill", VAL_SIZE, spill_bytes, PAGE, 16 * GIB),
+	KEY("spill_keep", VAL_SIZE, spill_keep, 0, 16 * GIB),
+	KEY("grow", VAL_SIZE, grow_bytes, PAGE, 16 * GIB),
+	KEY("grow_step", VAL_SIZE, grow_step, PAGE, 16 * GIB),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -64,6 +69,7 @@ static const char *const work_names[WORK_COUNT] = {
 	[WORK_BALLOON] = "balloon", [WORK_SETTLE] = "settle",
 	[WORK_VOLATILE] = "volatile", [WORK_ZERO] = "zero",
 	[WORK_VERIFY] = "verify", [WORK_TICKS] = "ticks",
+	[WORK_SPILL] = "spill",   [WORK_GROW] = "grow",
 };
 
 static const char *const hostile_names[HOSTILE_COUNT] = {
@@ -105,6 +111,7 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_COMPUTE] = "compute",
 	[HOSTILE_COW_STORM] = "cow-storm",
 	[HOSTILE_X2APIC_BAD] = "x2apic-bad",
+	[HOSTILE_BALLOON_TOUCH] = "balloon-touch",
 };
 
 const char *cmdline_work_name(enum work_id w)
@@ -128,7 +135,7 @@ static void set_defaults(struct guest_config *cfg)
 		.rounds = 8,
 		.pt_iters = 32,
 		.idle_bytes = 1 * MIB,
-		.halts = 100,
+		.idle_ticks = 100,
 		.balloon_pages = 64,
 		.settle_bound = CMDLINE_SETTLE_DEFAULT,
 		.volatile_pages = 64,
@@ -136,6 +143,10 @@ static void set_defaults(struct guest_config *cfg)
 		.zero_pages = 64,
 		.timer_hz = CMDLINE_TIMER_DEFAULT,
 		.ticks = CMDLINE_TICKS_DEFAULT,
+		.spill_bytes = 8 * MIB,
+		.spill_keep = 1 * MIB,
+		.grow_bytes = 16 * MIB,
+		.grow_step = 1 * MIB,
 	};
 }
 
@@ -273,10 +284,23 @@ static int parse_keyed_value(struct guest_config *cfg,
 	return 0;
 }
 
-/* Bit i of *seen: key i (table index), then work= and hostile=. */
+/* Bit i of *seen: key i (table index), then work=, hostile= and
+ * balloon=. */
 #define SEEN_WORK (1u << NKEYS)
 #define SEEN_HOSTILE (1u << (NKEYS + 1))
-_Static_assert(NKEYS + 2 <= 32, "the seen bits no longer fit an unsigned");
+#define SEEN_BALLOON (1u << (NKEYS + 2))
+_Static_assert(NKEYS + 3 <= 32, "the seen bits no longer fit an unsigned");
+
+/* balloon=on|off: the balloon driver (on by default). */
+static int parse_balloon(struct guest_config *cfg, const char *s, int len)
+{
+	if (word_is(s, len, "on") || word_is(s, len, "off")) {
+		cfg->balloon_off = word_is(s, len, "off");
+		return 0;
+	}
+	return fail(cfg, "balloon=%.*s: expected on or off (the workload's "
+			 "page count is balloon_pages=)", s, len);
+}
 
 static int parse_word(struct guest_config *cfg, const char *s, int len,
 		      unsigned *seen)
@@ -300,6 +324,9 @@ static int parse_word(struct guest_config *cfg, const char *s, int len,
 	} else if (word_is(s, eq, "hostile")) {
 		bit = SEEN_HOSTILE;
 		rc = parse_hostile(cfg, val, vlen);
+	} else if (word_is(s, eq, "balloon")) {
+		bit = SEEN_BALLOON;
+		rc = parse_balloon(cfg, val, vlen);
 	} else {
 		unsigned i = 0;
 		while (i < NKEYS && !word_is(s, eq, keys[i].name))
@@ -341,6 +368,20 @@ static int check_config(struct guest_config *cfg, unsigned seen)
 				     "in work=");
 			return -1;
 		}
+	}
+	if (cfg->spill_keep > cfg->spill_bytes) {
+		fmt_snprintf(cfg->error, sizeof(cfg->error),
+			     "spill_keep=%llu exceeds spill=%llu",
+			     (unsigned long long)cfg->spill_keep,
+			     (unsigned long long)cfg->spill_bytes);
+		return -1;
+	}
+	if (cfg->grow_step > cfg->grow_bytes) {
+		fmt_snprintf(cfg->error, sizeof(cfg->error),
+			     "grow_step=%llu exceeds grow=%llu",
+			     (unsigned long long)cfg->grow_step,
+			     (unsigned long long)cfg->grow_bytes);
+		return -1;
 	}
 	if (cfg->cow_pages > cfg->dup_pages) {
 		fmt_snprintf(cfg->error, sizeof(cfg->error),

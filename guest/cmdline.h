@@ -27,6 +27,8 @@ enum work_id {
 	WORK_ZERO,     /* resident pages that hold only zeros */
 	WORK_VERIFY,
 	WORK_TICKS,    /* wait ticks= timer ticks by HLT, compare the period */
+	WORK_SPILL,    /* writes, verifies, frees most of it (a cache dropped) */
+	WORK_GROW,     /* allocates in steps, verifying all so far each time */
 	WORK_COUNT
 };
 
@@ -69,11 +71,14 @@ enum hostile_id {
 	HOSTILE_COMPUTE,       /* fixed computation, no exits (fair slices) */
 	HOSTILE_COW_STORM,     /* store into merged dup pages, again and again */
 	HOSTILE_X2APIC_BAD,    /* program the x2APIC timer badly: SDM answers */
+	HOSTILE_BALLOON_TOUCH, /* read and write pages it ballooned: zeros, counted */
 	HOSTILE_COUNT
 };
 
 #define CMDLINE_MAX_WORK 16
-#define CMDLINE_BALLOON_MAX 8192 /* pages the guest can hold in its balloon */
+/* Pages the guest can hold in its balloon (driver and `balloon` workload
+ * together): 128 MiB, so a 64 MiB VM can be asked for all it has free. */
+#define CMDLINE_BALLOON_MAX 32768
 #define CMDLINE_SETTLE_DEFAULT 2000 /* settle=: yields, when not given */
 #define CMDLINE_TIMER_DEFAULT 100   /* timer=: Hz, when not given */
 #define CMDLINE_TICKS_DEFAULT 50    /* ticks=: ticks the workload waits */
@@ -91,8 +96,10 @@ struct guest_config {
 	uint64_t rounds;
 	uint64_t pt_iters;
 	uint64_t idle_bytes;
-	uint64_t halts;
-	uint64_t balloon_pages;
+	uint64_t idle_ticks;     /* idle_ticks=: idle steps (ticks, or YIELDs) */
+	uint64_t idle_deflate;   /* idle_deflate=: bound on the wait, 0 = off */
+	uint64_t balloon_pages;  /* balloon_pages=: pages of `balloon` */
+	int balloon_off;         /* balloon=off: no balloon driver */
 	uint64_t corrupt;
 	uint64_t settle_bound;   /* settle=: most yields */
 	uint64_t settle_shared;  /* settle_shared=: target, 0 = until stable */
@@ -101,6 +108,10 @@ struct guest_config {
 	uint64_t zero_pages;     /* zero=: pages of the zero workload */
 	uint64_t timer_hz;       /* timer=: x2APIC timer rate, 0 = off */
 	uint64_t ticks;          /* ticks=: ticks the ticks workload waits */
+	uint64_t spill_bytes;    /* spill=: written, then mostly freed */
+	uint64_t spill_keep;     /* spill_keep=: what spill keeps */
+	uint64_t grow_bytes;     /* grow=: written in steps */
+	uint64_t grow_step;      /* grow_step=: one step */
 	char error[128]; /* set when cmdline_parse fails */
 };
 

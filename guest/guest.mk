@@ -35,7 +35,7 @@ GUEST_OBJS     := $(GUEST_C_OBJS) $(GUEST_ASM_OBJS)
 
 # Helpers with no inline assembly and no guest-only headers: the host
 # compiler builds them into the unit tests.
-GUEST_PURE_SRCS := guest/cmdline.c guest/format.c guest/frames.c \
+GUEST_PURE_SRCS := guest/balloon_step.c guest/cmdline.c guest/format.c guest/frames.c \
 	guest/mb.c guest/pattern.c guest/pt.c guest/region.c
 
 # Static pattern rules: they win over any generic $(BUILD)/%.o rule of the

@@ -3,9 +3,11 @@
  *
  *   serial -> descriptor tables -> multiboot info -> page tables (vm.c)
  *   -> hypervisor detection -> command line -> timer (timer=, interrupts
- *   on from here) -> workloads in the given order -> optional hostile
- *   action (timer stopped and interrupts off first, unless it is the
- *   timer's own) -> summary -> GUEST RESULT line
+ *   on from here) -> balloon driver (in the timer tick, or polled between
+ *   workloads when no timer runs) -> workloads in the given order ->
+ *   optional hostile action (driver paused; timer stopped and interrupts
+ *   off first, unless it is the timer's own) -> the driver deflates
+ *   everything -> summary -> GUEST RESULT line
  *
  * Each step either works or ends the guest with a FAIL line saying which
  * step and which values; nothing here retries or carries on after an error.
@@ -13,6 +15,7 @@
 #include <stdint.h>
 
 #include "abi.h"
+#include "balloon.h"
 #include "cmdline.h"
 #include "console.h"
 #include "cpu.h"
@@ -25,6 +28,8 @@
 #include "work.h"
 
 void guest_main(uint32_t magic, uint32_t info_pa);
+
+/* The tick the balloon driver runs in, if nothing started the timer yet. */
 
 static struct boot_mem boot;
 static struct guest_config cfg;
@@ -103,10 +108,12 @@ static void print_summary(void)
 		return;
 	}
 	kprintf("summary: memvisor says resident=%lu shared=%lu swapped=%lu "
-		"ballooned=%lu zero_populated=%lu faults=%lu\n",
+		"ballooned=%lu zero_populated=%lu faults=%lu "
+		"balloon_touched=%lu\n",
 		memstat[MEMSTAT_RESIDENT], memstat[MEMSTAT_SHARED],
 		memstat[MEMSTAT_SWAPPED], memstat[MEMSTAT_BALLOONED],
-		memstat[MEMSTAT_ZERO_POPULATED], memstat[MEMSTAT_FAULTS]);
+		memstat[MEMSTAT_ZERO_POPULATED], memstat[MEMSTAT_FAULTS],
+		memstat[MEMSTAT_BALLOON_TOUCHED]);
 }
 
 void guest_main(uint32_t magic, uint32_t info_pa)
@@ -123,17 +130,30 @@ void guest_main(uint32_t magic, uint32_t info_pa)
 	parse_config();
 	if (timer_start((unsigned)cfg.timer_hz) == 0)
 		irq_enable();
+	balloon_init(&cfg);
+	if (balloon_active() && !timer_running())
+		kprintf("balloon: no timer tick: the driver is polled between "
+			"workload steps and in idle waits\n");
 
-	for (int i = 0; i < cfg.nwork; i++)
+	for (int i = 0; i < cfg.nwork; i++) {
 		if (work_run(cfg.work[i], &ctx) == WORK_FAIL)
 			guest_fail(ctx.status, "%s", ctx.reason);
-	/* Hostile actions break IDTs and modes on purpose: no ticks there. */
-	if (cfg.hostile != HOSTILE_NONE && cfg.hostile != HOSTILE_X2APIC_BAD) {
-		timer_stop();
-		irq_disable();
+		balloon_poll();
 	}
-	if (cfg.hostile != HOSTILE_NONE &&
-	    work_hostile(&ctx) == WORK_FAIL)
+	/* The hostile actions count MEMSTAT's ballooned pages exactly: the
+	 * driver waits while they run.  They break IDTs and modes on purpose:
+	 * no ticks there either (but for the timer's own). */
+	if (cfg.hostile != HOSTILE_NONE) {
+		balloon_pause();
+		if (cfg.hostile != HOSTILE_X2APIC_BAD) {
+			timer_stop();
+			irq_disable();
+		}
+		if (work_hostile(&ctx) == WORK_FAIL)
+			guest_fail(ctx.status, "%s", ctx.reason);
+		balloon_resume();
+	}
+	if (balloon_finish(&ctx) == WORK_FAIL)
 		guest_fail(ctx.status, "%s", ctx.reason);
 	if (cfg.corrupt && !ctx.corrupted)
 		guest_fail(STATUS_BAD_CMDLINE,

@@ -29,6 +29,8 @@ enum pattern_tag {
 	TAG_VOLATILE = 9, /* rewritten every round (a new generation) */
 	TAG_STILL = 10,   /* written once, in identical pairs */
 	TAG_ZERO_DIRTY = 11, /* what the zero workload writes before zeros */
+	TAG_SPILL = 12,   /* spill: written, mostly given back */
+	TAG_GROW = 13,    /* grow: written step by step */
 };
 
 /* A bijective 64-bit mixer (the splitmix64 finalizer): a one-bit change in

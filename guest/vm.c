@@ -12,6 +12,12 @@
  * before the old frame or old permission can be relied on.  Making a
  * not-present entry present needs no flush; at worst the CPU raises one
  * spurious #PF, which vm_handle_demand_fault() recognises and counts.
+ *
+ * Interrupts: the balloon driver takes and frees frames in the timer
+ * tick, so the frame allocator's entry points run with interrupts off
+ * (irq_save/irq_restore) for the bitmap update.  A frame request that
+ * finds none asks the shortage hook (the balloon driver gives pages back)
+ * once before it fails.
  */
 #include "vm.h"
 
@@ -35,6 +41,7 @@ static struct frames frames;
 static struct pt_space space;
 static struct vm_stats stats;
 static uint64_t ram_top;
+static uint64_t (*shortage_hook)(void);
 
 /* Heap allocations: only these ranges are demand-paged, so a stray
  * pointer into the gap between two allocations still faults loudly. */
@@ -65,9 +72,25 @@ uint64_t vm_free_frames(void)
 	return frames.nfree;
 }
 
+void vm_set_shortage_hook(uint64_t (*fn)(void))
+{
+	shortage_hook = fn;
+}
+
+uint64_t vm_alloc_frame_untouched(void)
+{
+	uint64_t flags = irq_save();
+	uint64_t pa = frames_alloc(&frames);
+	irq_restore(flags);
+	return pa;
+}
+
 uint64_t vm_alloc_frame(void)
 {
-	uint64_t pa = frames_alloc(&frames);
+	uint64_t pa = vm_alloc_frame_untouched();
+
+	if (!pa && shortage_hook && shortage_hook())
+		pa = vm_alloc_frame_untouched();
 	if (pa) {
 		uint64_t *p = phys_to_virt(pa);
 		for (unsigned i = 0; i < FRAME_SIZE / 8; i++)
@@ -78,7 +101,10 @@ uint64_t vm_alloc_frame(void)
 
 void vm_free_frame(uint64_t pa)
 {
-	if (frames_free(&frames, pa) < 0)
+	uint64_t flags = irq_save();
+	int rc = frames_free(&frames, pa);
+	irq_restore(flags);
+	if (rc < 0)
 		guest_fail(STATUS_EXCEPTION, "vm_free_frame: bad free of 0x%lx",
 			   pa);
 }
@@ -251,7 +277,20 @@ static const struct heap_alloc *heap_find(uint64_t addr)
 	return 0;
 }
 
+/* Runs with interrupts off (the #PF gate is an interrupt gate), so the
+ * timer tick cannot come between the walk and the map; handle_demand
+ * saves and restores IF all the same, in case that ever changes. */
+static int handle_demand(uint64_t addr, uint64_t error);
+
 int vm_handle_demand_fault(uint64_t addr, uint64_t error)
+{
+	uint64_t flags = irq_save();
+	int rc = handle_demand(addr, error);
+	irq_restore(flags);
+	return rc;
+}
+
+static int handle_demand(uint64_t addr, uint64_t error)
 {
 	uint64_t va = addr & ~(PAGE_SIZE_4K - 1);
 	struct pt_walk w;

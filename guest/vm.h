@@ -50,7 +50,13 @@ uint64_t kernel_phys(const void *p);
 uint64_t vm_ram_top(void);
 uint64_t vm_free_frames(void);
 uint64_t vm_alloc_frame(void); /* zeroed; 0 when none left */
-void vm_free_frame(uint64_t pa);
+/* Not written at all (for the balloon: a write would populate it in the
+ * hypervisor), and never calls the shortage hook. */
+uint64_t vm_alloc_frame_untouched(void);
+void vm_free_frame(uint64_t pa); /* the frame is not touched */
+/* Called when vm_alloc_frame finds no free frame; returns how many it
+ * freed (then the allocation is tried once more). */
+void vm_set_shortage_hook(uint64_t (*fn)(void));
 
 /* Map/unmap one 4 KiB page; both INVLPG when a present entry changes.
  * vm_map_page returns 0 or a negative enum pt_error. */

@@ -10,9 +10,17 @@
 #include "work.h"
 
 #include "abi.h"
+#include "balloon.h"
 #include "console.h"
+#include "cpu.h"
 #include "format.h"
+#include "hv.h"
+#include "timer.h"
 #include "vm.h"
+
+/* Native idle: HLT with interrupts off never wakes on bare metal or under
+ * QEMU, so each idle step without a timer is this many PAUSEs instead. */
+#define NATIVE_PAUSES_PER_STEP 2000
 
 #define MAX_REGIONS 16
 #define MISMATCH_PRINT_LIMIT 8
@@ -148,7 +156,40 @@ int work_run(enum work_id w, struct work_ctx *c)
 	case WORK_ZERO: return work_zero(c);
 	case WORK_VERIFY: return work_verify_all(c);
 	case WORK_TICKS: return work_ticks(c);
+	case WORK_SPILL: return work_spill(c);
+	case WORK_GROW: return work_grow(c);
 	case WORK_COUNT: break;
 	}
 	return work_fail(c, STATUS_BAD_CMDLINE, "no such workload %d", (int)w);
+}
+
+int work_verify_regions(struct work_ctx *c)
+{
+	for (int i = 0; i < nregions; i++)
+		if (work_verify(c, &regions[i], 0, regions[i].pages) < 0)
+			return -1;
+	return 0;
+}
+
+void work_idle_step(void)
+{
+	if (timer_running()) {
+		/* STI's one-instruction shadow covers the HLT: a tick that is
+		 * already pending wakes it, none is lost in between. */
+		uint64_t flags = irq_save();
+		__asm__ volatile("sti; hlt; cli" : : : "memory");
+		irq_restore(flags);
+		return;
+	}
+	balloon_poll();
+	if (hv_present()) {
+		/* Give the CPU to the other VMs; we resume after the call.
+		 * Not HLT: without the timer no interrupt will ever come to
+		 * end it (memvisor stops a vCPU that halts with nothing to
+		 * wake it). */
+		hc_yield();
+		return;
+	}
+	for (int i = 0; i < NATIVE_PAUSES_PER_STEP; i++)
+		cpu_pause();
 }

@@ -77,9 +77,16 @@ int work_hostile_core(struct work_ctx *c); /* work_hostile_core.c */
 int work_ticks(struct work_ctx *c);		/* work_ticks.c */
 int work_hostile_apic(struct work_ctx *c);	/* work_hostile_apic.c */
 
-/* Balloon driver pieces idle uses (work_balloon.c). */
-int balloon_follow_target(struct work_ctx *c);
-int balloon_release_all(struct work_ctx *c);
-uint64_t balloon_held(void);
+int work_balloon_touch(struct work_ctx *c); /* hostile=balloon-touch */
+int work_spill(struct work_ctx *c);
+int work_grow(struct work_ctx *c);
+
+/* Verifies every region written so far; 0, or -1 with the reason set. */
+int work_verify_regions(struct work_ctx *c);
+
+/* One idle wait: HLT until the next timer tick when the timer runs;
+ * otherwise the balloon driver's poll, then YIELD (memvisor) or a PAUSE
+ * loop (natively). */
+void work_idle_step(void);
 
 #endif

@@ -9,7 +9,8 @@
  * triple-fault instead, which is expected.  The hcall-* actions check the
  * hypervisor's answers and pass when every answer is the documented error;
  * balloon-alias checks that a gfn array lying inside one of the pages it
- * lists is read once, as one list, before any of those pages goes away.
+ * lists is read once, as one list, before any of those pages goes away;
+ * balloon-touch (work_balloon.c) touches pages it ballooned.
  */
 #include "work.h"
 
@@ -472,6 +473,8 @@ int work_hostile(struct work_ctx *c)
 		return work_cow_storm(c);
 	case HOSTILE_X2APIC_BAD:
 		return work_hostile_apic(c);
+	case HOSTILE_BALLOON_TOUCH:
+		return run_hcall_check(c, work_balloon_touch);
 	case HOSTILE_NONE:
 	case HOSTILE_COUNT:
 		break;

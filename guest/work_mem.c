@@ -1,21 +1,24 @@
 /*
- * work_mem.c - the memory workloads: touch, dup, cow, hotcold, idle and
- * verify.  Each writes pattern regions (region.h) through demand paging,
+ * work_mem.c - the memory workloads: touch, dup, cow, hotcold, idle,
+ * spill, grow and verify.  Each writes pattern regions (region.h) through demand paging,
  * verifies every byte, and prints one result line with the pages touched
  * and the demand faults they cost; on a fresh region the two must match.
  *
  * What each one is for, from the hypervisor's side:
  *   touch    populates N MiB (SLAT violations, demand-zero)
+ *   spill    pages written, then freed in the guest (what a balloon takes)
+ *   grow     a VM whose memory keeps growing (it needs the frames)
  *   dup      pages equal across VMs with the same seed, and zero pages
  *            (content-based sharing)
  *   cow      writes into shared pages (copy-on-write breaks)
  *   hotcold  a small hot set and a large cold set (reclaim picks cold)
- *   idle     memory that sits still while the guest yields (ballooning)
+ *   idle     memory that sits still while the guest waits (ballooning)
  *   verify   everything again at the end (nothing lost to any mechanism)
  */
 #include "work.h"
 
 #include "abi.h"
+#include "balloon.h"
 #include "console.h"
 #include "cpu.h"
 #include "hv.h"
@@ -23,10 +26,6 @@
 #include "vm.h"
 
 #define PAGE UINT64_C(4096)
-
-/* Native idle: HLT with interrupts off never wakes on bare metal or under
- * QEMU, so each "halt" is this many PAUSEs instead. */
-#define NATIVE_PAUSES_PER_HALT 2000
 
 /* Written by dup, changed by cow. */
 static struct region *dup_pages, *dup_zero_pages;
@@ -229,57 +228,194 @@ int work_hotcold(struct work_ctx *c)
 	return WORK_PASS;
 }
 
-static void idle_once(void)
+/* The idle wait's mode, for the first line. */
+static const char *idle_mode(void)
 {
-	if (timer_running()) {
-		/* A real wait: until the next tick. */
-		cpu_wait_interrupt();
-		return;
-	}
-	if (hv_present()) {
-		/* Give the CPU to the other VMs; we resume after the call.
-		 * Not HLT: without the timer no interrupt will ever come to
-		 * end it (memvisor stops a vCPU that halts with nothing to
-		 * wake it). */
-		hc_yield();
-		return;
-	}
-	for (int i = 0; i < NATIVE_PAUSES_PER_HALT; i++)
-		cpu_pause();
+	if (timer_running())
+		return "HLT, woken by the timer tick; the balloon driver runs "
+		       "in the tick";
+	if (hv_present())
+		return "YIELD; no timer, so the balloon driver is polled each "
+		       "step";
+	return "PAUSE loop: no memvisor, and HLT with interrupts off would "
+	       "never wake";
 }
 
+/*
+ * Memory that sits still while the guest waits: the VM a hypervisor
+ * balloons.  idle_ticks idle steps (ticks when the timer runs); with
+ * idle_deflate=N it goes on until its balloon has been inflated and given
+ * back to 0 again (the hypervisor lowered the target), N steps at most.
+ * Every region written so far is verified once in the middle (after the
+ * balloon peaked: its first step down) and at the end.
+ */
 int work_idle(struct work_ctx *c)
 {
 	uint64_t pages = c->cfg->idle_bytes / PAGE;
 	uint64_t faults = work_faults();
-	uint64_t max_held = 0;
+	uint64_t want = c->cfg->idle_ticks, bound = c->cfg->idle_deflate;
+	uint64_t peak = 0, peak_at = 0, back_at = 0, steps = 0;
+	int mid_done = 0;
 	struct region *r = work_new_region("idle", pages, TAG_IDLE);
 
-	kprintf("idle: writing %lu pages, then %lu idle steps (%s)\n", pages,
-		c->cfg->halts,
-		timer_running() ? "STI;HLT until the next timer tick, "
-				  "following the balloon target"
-		: hv_present() ? "YIELD, following the balloon target"
-			       : "PAUSE loop: no memvisor, and HLT with "
-				 "interrupts off would never wake");
+	if (bound && !balloon_active())
+		return work_fail(c, STATUS_BAD_CMDLINE,
+				 "idle: idle_deflate=%lu needs the balloon "
+				 "driver (memvisor, and not balloon=off)",
+				 bound);
+	if (bound < want)
+		bound = want;
+	kprintf("idle: writing %lu pages, then %lu idle ticks%s (%s)\n",
+		pages, want,
+		c->cfg->idle_deflate ? ", and on until the balloon is back to 0"
+				     : "",
+		idle_mode());
 	work_fill(c, r, 0, pages);
 	if (work_verify(c, r, 0, pages) < 0)
 		return WORK_FAIL;
-	for (uint64_t i = 0; i < c->cfg->halts; i++) {
-		if (hv_present() && balloon_follow_target(c) != WORK_PASS)
-			return WORK_FAIL;
-		if (balloon_held() > max_held)
-			max_held = balloon_held();
-		idle_once();
+	while (steps < bound) {
+		work_idle_step();
+		steps++;
+		uint64_t h = balloon_held();
+		if (h > peak) {
+			peak = h;
+			peak_at = steps;
+			back_at = 0;
+		}
+		if (peak && !h && !back_at)
+			back_at = steps;
+		if (!mid_done && ((peak && h < peak) ||
+				  (!c->cfg->idle_deflate &&
+				   steps == (want + 1) / 2))) {
+			if (work_verify_regions(c) < 0)
+				return WORK_FAIL;
+			kprintf("idle: all %d regions verified after %lu "
+				"ticks (balloon %lu pages, peak %lu)\n",
+				work_region_count(), steps, h, peak);
+			mid_done = 1;
+		}
+		if (steps >= want && (!c->cfg->idle_deflate || back_at))
+			break;
+		if (c->cfg->idle_deflate && balloon_failure())
+			return work_fail(c, STATUS_VERIFY_FAILED,
+					 "idle: waiting for the balloon: %s",
+					 balloon_failure());
 	}
-	if (hv_present()) {
-		kprintf("idle: balloon held at most %lu pages\n", max_held);
-		if (balloon_release_all(c) != WORK_PASS)
-			return WORK_FAIL;
-	}
+	if (c->cfg->idle_deflate && !peak)
+		return work_fail(c, STATUS_VERIFY_FAILED,
+				 "idle: balloon never inflated in "
+				 "idle_deflate=%lu ticks",
+				 c->cfg->idle_deflate);
+	if (c->cfg->idle_deflate && !back_at)
+		return work_fail(c, STATUS_VERIFY_FAILED,
+				 "idle: balloon peaked at %lu pages after %lu "
+				 "ticks but still held %lu after idle_deflate="
+				 "%lu ticks",
+				 peak, peak_at, balloon_held(),
+				 c->cfg->idle_deflate);
+	if (work_verify_regions(c) < 0)
+		return WORK_FAIL;
+	if (!peak)
+		kprintf("idle: balloon stayed empty for %lu ticks; every byte "
+			"verified\n", steps);
+	else if (back_at)
+		kprintf("idle: balloon peaked at %lu pages after %lu ticks, "
+			"back to 0 after %lu ticks; every byte verified\n",
+			peak, peak_at, back_at);
+	else
+		kprintf("idle: balloon peaked at %lu pages after %lu ticks, "
+			"holds %lu after %lu ticks; every byte verified\n",
+			peak, peak_at, balloon_held(), steps);
+	print_populated("idle", pages, work_faults() - faults);
+	return WORK_PASS;
+}
+
+/*
+ * spill: a process that exits, a cache dropped.  Writes spill bytes,
+ * verifies them, then unmaps all but the first spill_keep bytes and gives
+ * their frames back to the allocator.  Those frames are populated in the
+ * hypervisor but free in the guest: what a balloon reclaims.  The kept
+ * part stays a region for `verify`.
+ */
+int work_spill(struct work_ctx *c)
+{
+	uint64_t pages = c->cfg->spill_bytes / PAGE;
+	uint64_t keep = c->cfg->spill_keep / PAGE;
+	uint64_t faults = work_faults();
+	struct region *r = work_new_region("spill", pages, TAG_SPILL);
+
+	kprintf("spill: writing %lu pages at 0x%lx, keeping %lu of them\n",
+		pages, (uint64_t)(uintptr_t)r->base, keep);
+	work_fill(c, r, 0, pages);
 	if (work_verify(c, r, 0, pages) < 0)
 		return WORK_FAIL;
-	print_populated("idle", pages, work_faults() - faults);
+	print_populated("spill", pages, work_faults() - faults);
+	uint64_t free_before = vm_free_frames();
+	for (uint64_t p = keep; p < pages; p++) {
+		uint64_t va = (uint64_t)(uintptr_t)r->base + p * PAGE;
+		uint64_t old = vm_unmap_page(va);
+		if (!(old & PTE_P))
+			return work_fail(c, STATUS_VERIFY_FAILED,
+					 "spill: page %lu at 0x%lx was not "
+					 "mapped", p, va);
+		vm_free_frame(old & PTE_ADDR_MASK);
+	}
+	r->pages = keep;
+	kprintf("spill: gave %lu frames back to the allocator (free frames "
+		"%lu -> %lu), %lu pages kept for verify\n",
+		pages - keep, free_before, vm_free_frames(), keep);
+	balloon_poll();
+	return WORK_PASS;
+}
+
+/* MEMSTAT's resident, swapped and ballooned pages as text, or the free
+ * frames natively. */
+static void print_grow_line(uint64_t done, uint64_t pages, uint64_t step,
+			    uint64_t nsteps)
+{
+	kprintf("grow: %lu of %lu KiB written, all verified (step %lu of "
+		"%lu); ", done * 4, pages * 4, step, nsteps);
+	if (hv_present() &&
+	    hc_memstat(kernel_phys(cow_memstat), sizeof(cow_memstat)) >= 0)
+		kprintf("MEMSTAT resident=%lu swapped=%lu ballooned=%lu",
+			cow_memstat[MEMSTAT_RESIDENT],
+			cow_memstat[MEMSTAT_SWAPPED],
+			cow_memstat[MEMSTAT_BALLOONED]);
+	else
+		kprintf("free frames %lu", vm_free_frames());
+	kprintf("; balloon holds %lu\n", balloon_held());
+}
+
+#define GROW_LINES 8	/* about this many progress lines */
+
+/*
+ * grow: the VM that needs memory.  Allocates and writes grow bytes in
+ * grow_step steps; after every step verifies everything written so far
+ * and waits once (an idle step: the other VMs run, the balloon driver
+ * follows its target).
+ */
+int work_grow(struct work_ctx *c)
+{
+	uint64_t pages = c->cfg->grow_bytes / PAGE;
+	uint64_t step = c->cfg->grow_step / PAGE;
+	uint64_t nsteps = (pages + step - 1) / step;
+	uint64_t every = nsteps > GROW_LINES ? nsteps / GROW_LINES : 1;
+	uint64_t faults = work_faults();
+	struct region *r = work_new_region("grow", pages, TAG_GROW);
+
+	kprintf("grow: %lu pages at 0x%lx in %lu steps of %lu pages\n", pages,
+		(uint64_t)(uintptr_t)r->base, nsteps, step);
+	for (uint64_t s = 0; s < nsteps; s++) {
+		uint64_t first = s * step;
+		uint64_t n = pages - first < step ? pages - first : step;
+		work_fill(c, r, first, n);
+		if (work_verify(c, r, 0, first + n) < 0)
+			return WORK_FAIL;
+		if ((s + 1) % every == 0 || s + 1 == nsteps)
+			print_grow_line(first + n, pages, s + 1, nsteps);
+		work_idle_step();
+	}
+	print_populated("grow", pages, work_faults() - faults);
 	return WORK_PASS;
 }
 

@@ -18,7 +18,7 @@
 #include "exit.h"
 #include "vmmem.h"
 
-#define MEMSTAT_COUNTERS 8
+#define MEMSTAT_COUNTERS 9
 
 /* The copy of the gfn list being worked on.  One CPU runs one exit at a
  * time, so one buffer serves every VM. */
@@ -81,6 +81,7 @@ static s64 memstat(struct vm *vm, u64 gpa, u64 len)
 		vm->stats.exits[EXIT_SLAT_VIOLATION],
 		g->st.cow_guest,
 		g->st.swapped_in,
+		g->st.balloon_touched,
 	};
 	u64 n = MIN(len, sizeof(c)) / sizeof(u64) * sizeof(u64);
 

@@ -171,18 +171,103 @@ scenario_pt() {
 }
 
 scenario_idle() {
-	boot_guest idle "work=idle idle=1M halts=50"
+	boot_guest idle "work=idle idle=1M idle_ticks=50"
 	expect_pass
-	expect_line '^idle: .*PAUSE loop'
+	expect_line '^idle: .*50 idle ticks .*PAUSE loop'
+	expect_line '^idle: all 1 regions verified after 25 ticks'
+	expect_line '^idle: balloon stayed empty for 50 ticks; every byte verified$'
 	expect_faults_equal_pages idle
+	expect_line '^balloon: driver not run \(no memvisor\)$'
 	report idle
 }
 
-scenario_all() {
-	boot_guest all "work=touch,dup,cow,hotcold,pt,idle,verify touch=8M seed=3"
+# spill writes 8 MiB, verifies it and gives all but 1 MiB back to the
+# frame allocator: the free frames must grow by exactly that, and verify
+# must find the kept MiB intact.
+scenario_spill() {
+	local line before after
+	boot_guest spill "work=spill,verify seed=9"
 	expect_pass
-	expect_faults_equal_pages touch dup hotcold idle
-	expect_line '^verify: all 6 regions intact'
+	expect_line '^spill: writing 2048 pages at 0x[0-9a-f]+, keeping 256 of them$'
+	expect_faults_equal_pages spill
+	line=$(grep -E '^spill: gave 1792 frames back' "$LOG")
+	if [ -z "$line" ]; then
+		problem "no 'spill: gave 1792 frames back' line"
+	else
+		before=$(sed -E 's/.*free frames ([0-9]+) -> ([0-9]+).*/\1/' <<<"$line")
+		after=$(sed -E 's/.*free frames ([0-9]+) -> ([0-9]+).*/\2/' <<<"$line")
+		[ $((after - before)) = 1792 ] ||
+			problem "free frames went $before -> $after, not +1792"
+	fi
+	expect_line '^verify: spill +256 pages at 0x[0-9a-f]+ ok$'
+	expect_line '^verify: all 1 regions intact, 1048576 bytes checked$'
+	report spill
+	boot_guest spill-keep0 "work=spill,verify spill=64K spill_keep=0"
+	expect_pass
+	expect_line '^spill: gave 16 frames back'
+	expect_line '^verify: all 1 regions intact, 0 bytes checked$'
+	report spill-keep0
+}
+
+# grow in 1 MiB steps, everything verified after each; one progress line
+# per two steps (16 steps, 8 lines) and the last says all of it.
+scenario_grow() {
+	boot_guest grow "work=grow,verify seed=11"
+	expect_pass
+	expect_line '^grow: 4096 pages at 0x[0-9a-f]+ in 16 steps of 256 pages$'
+	expect_line '^grow: 2048 of 16384 KiB written, all verified \(step 2 of 16\); free frames [0-9]+; balloon holds 0$'
+	expect_line '^grow: 16384 of 16384 KiB written, all verified \(step 16 of 16\)'
+	[ "$(grep -c '^grow: .* KiB written' "$LOG")" = 8 ] ||
+		problem "not 8 grow progress lines"
+	expect_faults_equal_pages grow
+	expect_line '^verify: grow +4096 pages at 0x[0-9a-f]+ ok$'
+	report grow
+	boot_guest grow-bad "work=grow grow=1M grow_step=2M"
+	expect_status $QEMU_BAD_CMDLINE
+	expect_last_line '^GUEST RESULT: FAIL bad command line: grow_step=2097152 exceeds grow=1048576$'
+	report grow-bad
+}
+
+# The overcommit scenarios' guests, natively: dup + spill + idle and
+# dup + grow compose (one region table, idle's verification in the middle
+# sees all of them, one verify at the end); balloon=off; what needs
+# memvisor refuses (idle_deflate) or skips (balloon-touch); and the old
+# balloon=N is refused with a pointer to balloon_pages=.
+scenario_overcommit_mix() {
+	boot_guest mix-idle "work=dup,spill,idle,verify dup=32 spill=4M idle=1M idle_ticks=10 seed=13"
+	expect_pass
+	expect_faults_equal_pages dup spill idle
+	expect_line '^idle: all 4 regions verified after 5 ticks'
+	expect_line '^verify: all 4 regions intact'
+	report mix-idle
+	boot_guest mix-grow "work=dup,grow,verify dup=32 grow=4M grow_step=512K seed=13"
+	expect_pass
+	expect_faults_equal_pages dup grow
+	expect_line '^verify: all 3 regions intact'
+	report mix-grow
+	boot_guest mix-balloon-off "work=dup,spill,idle,verify balloon=off spill=1M idle_ticks=4"
+	expect_pass
+	expect_line '^balloon: driver off \(balloon=off\)$'
+	report mix-balloon-off
+	boot_guest mix-deflate-native "work=idle idle_deflate=10"
+	expect_status $QEMU_BAD_CMDLINE
+	expect_last_line '^GUEST RESULT: FAIL idle: idle_deflate=10 needs the balloon driver'
+	report mix-deflate-native
+	boot_guest balloon-old-key "work=balloon balloon=64"
+	expect_status $QEMU_BAD_CMDLINE
+	expect_last_line "^GUEST RESULT: FAIL bad command line: balloon=64: expected on or off"
+	report balloon-old-key
+	boot_guest balloon-touch "hostile=balloon-touch"
+	expect_pass
+	expect_line '^balloon-touch: SKIP needs memvisor'
+	report balloon-touch
+}
+
+scenario_all() {
+	boot_guest all "work=touch,dup,cow,hotcold,pt,idle,spill,grow,verify touch=8M seed=3"
+	expect_pass
+	expect_faults_equal_pages touch dup hotcold idle spill grow
+	expect_line '^verify: all 8 regions intact'
 	expect_line '^summary: demand_faults=[0-9]+ spurious_faults=0 '
 	report all
 }
@@ -396,6 +481,9 @@ main() {
 	scenario_hotcold
 	scenario_pt
 	scenario_idle
+	scenario_spill
+	scenario_grow
+	scenario_overcommit_mix
 	scenario_all
 	scenario_volatile
 	scenario_zero_settle

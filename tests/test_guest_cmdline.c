@@ -200,3 +200,65 @@ TEST(cmdline_share_workload_ranges)
 	CHECK_EQ(cmdline_parse("work=settl", &c), -1);
 	CHECK_STR(c.error, "unknown workload 'settl' in work=");
 }
+
+TEST(cmdline_balloon_driver_switch)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("work=touch", &c), 0);
+	CHECK_EQ(c.balloon_off, 0);
+	CHECK_EQ(c.balloon_pages, 64);
+	CHECK_EQ(cmdline_parse("work=touch balloon=off", &c), 0);
+	CHECK_EQ(c.balloon_off, 1);
+	CHECK_EQ(cmdline_parse("work=touch balloon=on", &c), 0);
+	CHECK_EQ(c.balloon_off, 0);
+	/* The old meaning of balloon=N is refused with a pointer to the new
+	 * key, not silently taken as on or off. */
+	CHECK_EQ(cmdline_parse("work=balloon balloon=64", &c), -1);
+	CHECK(strstr(c.error, "balloon_pages=") != NULL);
+	CHECK_EQ(cmdline_parse("balloon=off balloon=on", &c), -1);
+	CHECK_EQ(cmdline_parse("work=balloon balloon_pages=32768", &c), 0);
+	CHECK_EQ(c.balloon_pages, CMDLINE_BALLOON_MAX);
+	CHECK_EQ(cmdline_parse("work=balloon balloon_pages=32769", &c), -1);
+}
+
+TEST(cmdline_overcommit_workloads)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("work=dup,spill,grow,idle,verify", &c), 0);
+	CHECK_EQ(c.nwork, 5);
+	CHECK_EQ(c.work[1], WORK_SPILL);
+	CHECK_EQ(c.work[2], WORK_GROW);
+	CHECK_STR(cmdline_work_name(WORK_SPILL), "spill");
+	CHECK_STR(cmdline_work_name(WORK_GROW), "grow");
+	CHECK_EQ(c.spill_bytes, 8ull << 20);
+	CHECK_EQ(c.spill_keep, 1ull << 20);
+	CHECK_EQ(c.grow_bytes, 16ull << 20);
+	CHECK_EQ(c.grow_step, 1ull << 20);
+	CHECK_EQ(c.idle_ticks, 100);
+	CHECK_EQ(c.idle_deflate, 0);
+	CHECK_EQ(cmdline_parse("work=spill spill=4M spill_keep=0 grow=2M "
+			       "grow_step=64K idle_ticks=7 idle_deflate=500",
+			       &c), 0);
+	CHECK_EQ(c.spill_bytes, 4ull << 20);
+	CHECK_EQ(c.spill_keep, 0);
+	CHECK_EQ(c.grow_bytes, 2ull << 20);
+	CHECK_EQ(c.grow_step, 64ull << 10);
+	CHECK_EQ(c.idle_ticks, 7);
+	CHECK_EQ(c.idle_deflate, 500);
+	CHECK_EQ(cmdline_parse("work=spill spill=1M spill_keep=2M", &c), -1);
+	CHECK_STR(c.error, "spill_keep=2097152 exceeds spill=1048576");
+	CHECK_EQ(cmdline_parse("work=grow grow=1M grow_step=2M", &c), -1);
+	CHECK_STR(c.error, "grow_step=2097152 exceeds grow=1048576");
+	CHECK_EQ(cmdline_parse("work=grow grow_step=5000", &c), -1);
+	CHECK_EQ(cmdline_parse("work=idle halts=5", &c), -1);
+	CHECK_STR(c.error, "unknown key 'halts'");
+}
+
+TEST(cmdline_hostile_balloon_touch)
+{
+	struct guest_config c;
+	CHECK_EQ(cmdline_parse("hostile=balloon-touch balloon_pages=16", &c), 0);
+	CHECK_EQ(c.hostile, HOSTILE_BALLOON_TOUCH);
+	CHECK_STR(cmdline_hostile_name(c.hostile), "balloon-touch");
+	CHECK_EQ(c.balloon_pages, 16);
+}

@@ -460,7 +460,7 @@ TEST(one_bad_gfn_at_the_end_changes_nothing)
 TEST(memstat_counters)
 {
 	struct vm *vm = setup(64, 64);
-	u64 c[9];
+	u64 c[10];
 	const u64 at = 3 * PAGE_SIZE + 40;
 
 	for (u64 g = 1; g <= 4; g++)
@@ -472,7 +472,7 @@ TEST(memstat_counters)
 	memset(c, 0x5a, sizeof(c));
 	CHECK_EQ(vm_write_phys(vm, at, c, sizeof(c)), 0);
 
-	CHECK_EQ(hcall(vm, HC_MEMSTAT, at, 100), 64);
+	CHECK_EQ(hcall(vm, HC_MEMSTAT, at, 100), 72);
 	CHECK_EQ(vm_read_phys(vm, at, c, sizeof(c)), 0);
 	CHECK_EQ(c[0], 4);	/* resident: 1, 3, 4 and 10 */
 	CHECK_EQ(c[1], 0);	/* shared */
@@ -482,7 +482,19 @@ TEST(memstat_counters)
 	CHECK_EQ(c[5], 4);	/* SLAT violations */
 	CHECK_EQ(c[6], 0);	/* copy-on-write breaks by the guest */
 	CHECK_EQ(c[7], 0);	/* swap-ins */
-	CHECK_EQ(c[8], 0x5a5a5a5a5a5a5a5aull);	/* beyond the 64 bytes */
+	CHECK_EQ(c[8], 0);	/* ballooned pages touched */
+	CHECK_EQ(c[9], 0x5a5a5a5a5a5a5a5aull);	/* beyond the 72 bytes */
+
+	/* The guest touches its ballooned page 2 anyway: a zero page of its
+	 * own again, counted. */
+	fault(vm, 2 * PAGE_SIZE, false, false);
+	gmem_settle(&vm->mem);
+	CHECK_EQ(peek(vm, 2 * PAGE_SIZE), 0);
+	CHECK_EQ(hcall(vm, HC_MEMSTAT, at, sizeof(c)), 72);
+	CHECK_EQ(vm_read_phys(vm, at, c, sizeof(c)), 0);
+	CHECK_EQ(c[0], 5);	/* 2 resident again */
+	CHECK_EQ(c[3], 0);	/* nothing ballooned */
+	CHECK_EQ(c[8], 1);	/* and that one touch counted */
 
 	memset(c, 0x5a, sizeof(c));
 	CHECK_EQ(vm_write_phys(vm, at, c, sizeof(c)), 0);
