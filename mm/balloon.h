@@ -35,7 +35,7 @@ struct balloon {
 	/* The idle estimate (mm/reclaim.c samples the SLAT accessed flags):
 	 * per mille of sampled resident pages found untouched. */
 	u64 idle_pm;
-	u64 hand;		/* the sampler's next gfn */
+	u64 hand;		/* the sampler's random state */
 	u32 nsample;		/* pages in the current sample */
 	u32 age;		/* periods since it was taken */
 	u64 sample[BALLOON_SAMPLE];	/* their gfns; flags cleared */

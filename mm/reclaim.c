@@ -39,11 +39,11 @@
  * ESX's Mem.CtlMaxPercent), nor what the VM has.
  *
  * Idle memory.  The sampler takes 64 resident private pages of each VM
- * (a hand moving through its gfns) and clears the accessed flags of their
+ * at random (as ESX samples) and clears the accessed flags of their
  * SLAT leaves (mm/slat.c; where the CPU keeps none, the leaf itself is
  * dropped and its return is the sign).  Clearing owes a TLB flush, paid
  * before the VM's next entry, so the next access sets the flag again.
- * Eight periods later it reads the flags back: the fraction still clear
+ * 32 periods later it reads the flags back: the fraction still clear
  * is the sample's idle fraction, and the estimate moves halfway to it;
  * then the next 64 pages.  The swap clock reads the same flags:
  * a flag the sampler cleared counts as "not accessed since" for the clock
@@ -54,7 +54,7 @@
 #include "gmem.h"
 #include "swap.h"
 
-#define SAMPLE_PERIODS 8	/* periods between a sample and its reading */
+#define SAMPLE_PERIODS 32	/* periods between a sample and its reading */
 #define CHUNKS 128		/* steps a total is spread in */
 
 static const char *const state_names[MEM_STATES] = {
@@ -194,8 +194,8 @@ void reclaim_detach(struct reclaim *r, struct gmem *g)
 /*
  * The idle sampler of one VM: every SAMPLE_PERIODS periods, the pages of
  * the last sample whose accessed flag came back count as active, the rest
- * as idle; then the next BALLOON_SAMPLE private pages from the hand are
- * the new sample, their flags cleared (the flush that owes is paid before
+ * as idle; then BALLOON_SAMPLE private pages picked at random are the new
+ * sample, their flags cleared (the flush that owes is paid before
  * the VM's next entry).  A flag is thus read only after a known interval,
  * never as "touched at some time since it was mapped".
  */
@@ -220,17 +220,24 @@ static void sample_idle(struct reclaim *r, struct gmem *g)
 	}
 	b->nsample = 0;
 	b->age = 0;
-	for (u64 visited = 0;
-	     b->nsample < BALLOON_SAMPLE && visited < g->npages &&
+	for (u64 tries = 0;
+	     b->nsample < BALLOON_SAMPLE && tries < 4 * g->npages &&
 	     g->p2m.count[P2M_PRIVATE];
-	     visited++) {
-		u64 gfn = b->hand;
-		b->hand = b->hand + 1 < g->npages ? b->hand + 1 : 0;
-		if (p2m_state(&g->p2m, gfn) != P2M_PRIVATE)
-			continue;
+	     tries++) {
+		/* Pages at random (a 64-bit LCG, Knuth's MMIX constants): a
+		 * run of neighbours would sample one region at a time. */
+		b->hand = b->hand * 6364136223846793005ull +
+			  1442695040888963407ull;
+		u64 gfn = (b->hand >> 33) % g->npages;
+		if (p2m_state(&g->p2m, gfn) != P2M_PRIVATE ||
+		    p2m_marked(&g->p2m, gfn))
+			continue;	/* not resident, or taken already */
+		p2m_mark(&g->p2m, gfn, true);
 		slat_test_and_clear_accessed(&g->slat, gfn * PAGE_SIZE);
 		b->sample[b->nsample++] = gfn;
 	}
+	for (u32 i = 0; i < b->nsample; i++)	/* exactly the marks set */
+		p2m_mark(&g->p2m, b->sample[i], false);
 }
 
 /* The VMs short of their target (and, if lagging_only, not ballooning

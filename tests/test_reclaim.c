@@ -256,7 +256,7 @@ TEST(reclaim_period_finds_the_idle_vm)
 		touch(&vms[1], g);	/* vm1 keeps using its 100 */
 	}
 	CHECK_EQ(guest_pool.st.free, 56);	/* below high */
-	for (int p = 0; p < 40; p++) {
+	for (int p = 0; p < 200; p++) {
 		access_all(&vms[1]);
 		reclaim_period(&guest_reclaim);
 		gmem_settle(&vms[0].mem);
@@ -299,7 +299,7 @@ TEST(reclaim_swaps_a_vm_that_does_not_balloon)
 	}
 	CHECK_EQ(guest_pool.st.free, 36);	/* hard: below soft (51) */
 	u64 target = 0;
-	for (int p = 0; p < 40 && !guest_swap.used; p++) {
+	for (int p = 0; p < 200 && !guest_swap.used; p++) {
 		access_all(&vms[1]);
 		reclaim_period(&guest_reclaim);
 		target = MAX(target, vms[0].mem.balloon.target);
