@@ -5,6 +5,7 @@
 #                  symbol table generated from the first, for backtraces)
 #   BOOTX64.EFI    the UEFI loader (GNU-EFI)
 #   guest.elf      the guest kernel (guest/guest.mk)
+#   memtest.bin    Debian's memtest86+ (a bzImage: the Linux boot protocol)
 #   esp.img        FAT ESP for QEMU/OVMF: loader, hv.elf, hv.cfg, modules
 #   memvisor.iso   GRUB multiboot2 ISO for Bochs
 #   tests/<group>  host unit-test binaries
@@ -21,7 +22,10 @@ OBJCOPY ?= objcopy
 
 # The hypervisor's default command line and modules (make run, esp.img, ISO).
 HV_CFG ?= boot/hv.cfg
-MODULES ?= $(BUILD)/guest.elf
+MODULES ?= $(BUILD)/guest.elf $(BUILD)/memtest.bin
+# Debian's memtest86+ package (scripts/deps.sh installs it), copied under a
+# name without '+' for the ESP and the hv command line.
+MEMTEST_BIN ?= /boot/memtest86+x64.bin
 
 WARN := -Wall -Wextra -Werror
 # Freestanding, no red zone (interrupts arrive on the same stack), no
@@ -71,12 +75,12 @@ endif
 endif
 endif
 
-all: $(BUILD)/hv.elf $(BUILD)/BOOTX64.EFI $(BUILD)/guest.elf \
+all: $(BUILD)/hv.elf $(BUILD)/BOOTX64.EFI $(BUILD)/guest.elf $(BUILD)/memtest.bin \
 	$(BUILD)/esp.img $(BUILD)/memvisor.iso
 
 help:
 	@echo "memvisor make targets:"
-	@echo "  make            build hv.elf, BOOTX64.EFI, guest.elf, esp.img, memvisor.iso"
+	@echo "  make            build hv.elf, BOOTX64.EFI, guest.elf, memtest.bin, esp.img, memvisor.iso"
 	@echo "  make run        boot the default configuration in QEMU (OVMF, TCG with SVM+NPT);"
 	@echo "                  KVM=1 for -enable-kvm -cpu host (Intel VMX+EPT on a nested-KVM host);"
 	@echo "                  keeps the serial log in build/run-serial.log and plots its [stat]"
@@ -142,6 +146,14 @@ include guest/guest.mk
 
 # --- boot media --------------------------------------------------------------
 
+$(BUILD)/memtest.bin: $(MEMTEST_BIN)
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(MEMTEST_BIN):
+	@echo "$@ is missing: install Debian's memtest86+ package (scripts/deps.sh does)" >&2
+	@false
+
 $(BUILD)/esp.img: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(HV_CFG) $(MODULES) scripts/mkesp.sh
 	scripts/mkesp.sh $@ $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(HV_CFG) $(MODULES)
 
@@ -162,8 +174,9 @@ UNIT_hv_SRCS := tests/test_fmt.c tests/test_memmap.c tests/test_elf_check.c \
 # tests/fake_vmmem.c standing in for hv/vmmem.c; libc's string functions).
 UNIT_TESTS += mm
 UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
-	tests/fake_vmmem.c mm/p2m.c mm/slat.c arch/x86/svm/npt.c \
-	arch/x86/vmx/ept_format.c hv/guest_load.c hv/fmt.c
+	tests/test_linux_boot.c tests/fake_vmmem.c mm/p2m.c mm/slat.c \
+	arch/x86/svm/npt.c \
+	arch/x86/vmx/ept_format.c hv/guest_load.c hv/linux_boot.c hv/fmt.c
 
 # The real hypervisor core's memory path: hv/exit.c (SLAT violations,
 # hypercalls), hv/hypercall.c, hv/vmmem.c, hv/hvmem.c and mm/gmem.c, over

@@ -48,6 +48,12 @@
 /* The virtual local APIC (hv/vlapic.c) is an x2APIC without TSC-deadline
  * mode; leaf 1 EBX 31:24 is its initial APIC ID. */
 #define CPUID1_ECX_X2APIC (1u << 21)
+/* Leaf 06H, thermal and power management (SDM Vol. 2A, CPUID): none of
+ * its sensors or MSRs (IA32_THERM_STATUS, IA32_MPERF/APERF, HWP) is
+ * emulated, so of its bits only ARAT ("APIC timer always running") is
+ * passed on, as KVM does. */
+#define CPUID_THERMAL_POWER 6
+#define CPUID6_EAX_ARAT (1u << 2)
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID1_EBX_APIC_ID_SHIFT 24
 
@@ -157,6 +163,9 @@ static void handle_cpuid(struct vm *vm, struct vm_exit *e)
 			c.ebx = (c.ebx & 0x00ffffffu) |
 				vm->vlapic.id << CPUID1_EBX_APIC_ID_SHIFT;
 		}
+		if (leaf == CPUID_THERMAL_POWER)
+			c = (struct cpuid_regs){ c.eax & CPUID6_EAX_ARAT, 0, 0,
+						 0 };
 	}
 	r->rax = c.eax;
 	r->rbx = c.ebx;

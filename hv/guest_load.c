@@ -23,6 +23,7 @@
  * other RAM stay unpopulated: demand-zero.
  */
 #include "guest_load.h"
+#include "load.h"
 #include "fmt.h"
 #include "string.h"
 #include "vmmem.h"
@@ -41,10 +42,12 @@
 #define MBI_MEMORY (1u << 0)
 #define MBI_CMDLINE (1u << 2)
 #define MBI_MMAP (1u << 6)
-#define MB_MEM_AVAILABLE 1
-#define MB_MEM_RESERVED 2
 
 #define MBI_GPA 0x7000ull
+/* Multiboot leaves the selectors undefined (spec 3.2) and GDTR unusable
+ * until the OS loads its own; these are the ones QEMU's loader uses. */
+#define MB_CODE_SEL 0x08
+#define MB_DATA_SEL 0x10
 
 struct mb_header {
 	u32 magic, flags, checksum;
@@ -79,20 +82,9 @@ struct elf32_phdr {
 		p_align;
 };
 
-struct load_ctx {
-	struct vm *vm;
-	const u8 *image;
-	u64 size;
-	const char *name;
-	char *err;
-	size_t errlen;
-};
-
-static int fail(struct load_ctx *c, const char *fmt, ...) __printf(2, 3);
-
-static int fail(struct load_ctx *c, const char *fmt, ...)
+int load_fail(struct load_ctx *c, const char *fmt, ...)
 {
-	char why[120];
+	char why[160];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -102,35 +94,58 @@ static int fail(struct load_ctx *c, const char *fmt, ...)
 	return -1;
 }
 
-/* Copies file bytes [off, off+filesz) to gpa; the rest up to memsz stays
- * demand-zero (fresh pages are zero, and a partly written page was zero). */
+int load_bytes(struct load_ctx *c, u64 gpa, u64 off, u64 filesz, u64 memsz,
+	       u64 low_start, u64 low_end, const char *low_what)
+{
+	if (filesz > memsz)
+		return load_fail(c, "segment at 0x%llx: file size 0x%llx > "
+				 "memory size 0x%llx", (unsigned long long)gpa,
+				 (unsigned long long)filesz,
+				 (unsigned long long)memsz);
+	if (off > c->size || filesz > c->size - off)
+		return load_fail(c, "segment at 0x%llx: bytes 0x%llx+0x%llx "
+				 "beyond end of file", (unsigned long long)gpa,
+				 (unsigned long long)off,
+				 (unsigned long long)filesz);
+	if (gpa + memsz < gpa || gpa + memsz > c->vm->mem_bytes)
+		return load_fail(c, "segment 0x%llx-0x%llx does not fit in "
+				 "%llu MiB of guest RAM",
+				 (unsigned long long)gpa,
+				 (unsigned long long)(gpa + memsz),
+				 (unsigned long long)(c->vm->mem_bytes / MiB));
+	if (gpa < low_end && gpa + memsz > low_start)
+		return load_fail(c, "segment 0x%llx-0x%llx overlaps the %s at "
+				 "0x%llx", (unsigned long long)gpa,
+				 (unsigned long long)(gpa + memsz), low_what,
+				 (unsigned long long)low_start);
+	if (vm_write_phys(c->vm, gpa, c->image + off, filesz) < 0)
+		return load_fail(c, "out of memory loading 0x%llx bytes at "
+				 "0x%llx", (unsigned long long)filesz,
+				 (unsigned long long)gpa);
+	return 0;
+}
+
+int guest_memory_map(u64 mem, struct guest_range *map)
+{
+	int n = 0;
+
+	map[n++] = (struct guest_range){ 0, MIN(mem, LEGACY_HOLE_START),
+					 E820_RAM };
+	if (mem > LEGACY_HOLE_START)
+		map[n++] = (struct guest_range){
+			LEGACY_HOLE_START, LEGACY_HOLE_END - LEGACY_HOLE_START,
+			E820_RESERVED };
+	if (mem > LEGACY_HOLE_END)
+		map[n++] = (struct guest_range){
+			LEGACY_HOLE_END, mem - LEGACY_HOLE_END, E820_RAM };
+	return n;
+}
+
 static int load_segment(struct load_ctx *c, u64 gpa, u64 off, u64 filesz,
 			u64 memsz)
 {
-	if (filesz > memsz)
-		return fail(c, "segment at 0x%llx: file size 0x%llx > memory "
-			    "size 0x%llx", (unsigned long long)gpa,
-			    (unsigned long long)filesz,
-			    (unsigned long long)memsz);
-	if (off > c->size || filesz > c->size - off)
-		return fail(c, "segment at 0x%llx: bytes 0x%llx+0x%llx beyond "
-			    "end of file", (unsigned long long)gpa,
-			    (unsigned long long)off,
-			    (unsigned long long)filesz);
-	if (gpa + memsz < gpa || gpa + memsz > c->vm->mem_bytes)
-		return fail(c, "segment 0x%llx-0x%llx does not fit in %llu "
-			    "MiB of guest RAM", (unsigned long long)gpa,
-			    (unsigned long long)(gpa + memsz),
-			    (unsigned long long)(c->vm->mem_bytes / MiB));
-	if (gpa < MBI_GPA + PAGE_SIZE && gpa + memsz > MBI_GPA)
-		return fail(c, "segment 0x%llx-0x%llx overlaps the multiboot "
-			    "info page at 0x%llx", (unsigned long long)gpa,
-			    (unsigned long long)(gpa + memsz), MBI_GPA);
-	if (vm_write_phys(c->vm, gpa, c->image + off, filesz) < 0)
-		return fail(c, "out of memory loading 0x%llx bytes at 0x%llx",
-			    (unsigned long long)filesz,
-			    (unsigned long long)gpa);
-	return 0;
+	return load_bytes(c, gpa, off, filesz, memsz, MBI_GPA,
+			  MBI_GPA + PAGE_SIZE, "multiboot info page");
 }
 
 static int load_aout_kludge(struct load_ctx *c, const struct mb_header *h,
@@ -139,14 +154,14 @@ static int load_aout_kludge(struct load_ctx *c, const struct mb_header *h,
 	/* header_addr corresponds to header_off in the file (spec 3.1.5). */
 	if (h->load_addr > h->header_addr ||
 	    h->header_addr - h->load_addr > header_off)
-		return fail(c, "a.out kludge: load_addr 0x%x / header_addr "
+		return load_fail(c, "a.out kludge: load_addr 0x%x / header_addr "
 			    "0x%x inconsistent", h->load_addr, h->header_addr);
 	u64 off = header_off - (h->header_addr - h->load_addr);
 	u64 end = h->load_end_addr ? h->load_end_addr
 				   : h->load_addr + (c->size - off);
 	u64 bss_end = h->bss_end_addr ? h->bss_end_addr : end;
 	if (end < h->load_addr || bss_end < end)
-		return fail(c, "a.out kludge: bad load_end 0x%llx / bss_end "
+		return load_fail(c, "a.out kludge: bad load_end 0x%llx / bss_end "
 			    "0x%llx", (unsigned long long)end,
 			    (unsigned long long)bss_end);
 	*entry = h->entry_addr;
@@ -183,12 +198,12 @@ static int load_elf(struct load_ctx *c, u64 *entry)
 	bool is64;
 
 	if (c->size < sizeof(*e64) || memcmp(c->image, ELFMAG, 4))
-		return fail(c, "neither ELF nor an a.out-kludge multiboot "
+		return load_fail(c, "neither ELF nor an a.out-kludge multiboot "
 			    "header (flags bit 16)");
 	if (c->image[4] == ELFCLASS32) {
 		if (e32->e_machine != EM_386 || e32->e_phentsize !=
 			    sizeof(struct elf32_phdr))
-			return fail(c, "ELF32 machine %u / phentsize %u: not "
+			return load_fail(c, "ELF32 machine %u / phentsize %u: not "
 				    "an i386 executable", e32->e_machine,
 				    e32->e_phentsize);
 		is64 = false;
@@ -199,7 +214,7 @@ static int load_elf(struct load_ctx *c, u64 *entry)
 	} else if (c->image[4] == ELFCLASS64) {
 		if (e64->e_machine != EM_X86_64 || e64->e_phentsize !=
 			    sizeof(struct elf64_phdr))
-			return fail(c, "ELF64 machine %u / phentsize %u: not "
+			return load_fail(c, "ELF64 machine %u / phentsize %u: not "
 				    "an x86-64 executable", e64->e_machine,
 				    e64->e_phentsize);
 		is64 = true;
@@ -208,11 +223,11 @@ static int load_elf(struct load_ctx *c, u64 *entry)
 		phentsize = sizeof(struct elf64_phdr);
 		*entry = e64->e_entry;
 	} else {
-		return fail(c, "ELF class %u is neither 32- nor 64-bit",
+		return load_fail(c, "ELF class %u is neither 32- nor 64-bit",
 			    c->image[4]);
 	}
 	if (phoff > c->size || (u64)phnum * phentsize > c->size - phoff)
-		return fail(c, "program headers beyond end of file");
+		return load_fail(c, "program headers beyond end of file");
 
 	for (int i = 0; i < phnum; i++) {
 		struct elf64_phdr p = read_phdr(c, is64, phoff, i);
@@ -224,7 +239,7 @@ static int load_elf(struct load_ctx *c, u64 *entry)
 		loaded++;
 	}
 	if (!loaded)
-		return fail(c, "no PT_LOAD segments");
+		return load_fail(c, "no PT_LOAD segments");
 	return 0;
 }
 
@@ -233,30 +248,25 @@ static int write_boot_info(struct load_ctx *c, const char *cmdline)
 {
 	struct {
 		struct mb_info info;
-		struct mb_mmap_entry mmap[3];
+		struct mb_mmap_entry mmap[GUEST_MAP_MAX];
 		char cmdline[PAGE_SIZE - sizeof(struct mb_info) -
-			     3 * sizeof(struct mb_mmap_entry)];
+			     GUEST_MAP_MAX * sizeof(struct mb_mmap_entry)];
 	} __packed page;
 	u64 mem = c->vm->mem_bytes;
-	int n = 0;
+	struct guest_range map[GUEST_MAP_MAX];
+	int n = guest_memory_map(mem, map);
 
 	memset(&page, 0, sizeof(page));
-	page.mmap[n++] = (struct mb_mmap_entry){
-		20, 0, MIN(mem, LEGACY_HOLE_START), MB_MEM_AVAILABLE };
-	if (mem > LEGACY_HOLE_START)
-		page.mmap[n++] = (struct mb_mmap_entry){
-			20, LEGACY_HOLE_START,
-			LEGACY_HOLE_END - LEGACY_HOLE_START, MB_MEM_RESERVED };
-	if (mem > LEGACY_HOLE_END)
-		page.mmap[n++] = (struct mb_mmap_entry){
-			20, LEGACY_HOLE_END, mem - LEGACY_HOLE_END,
-			MB_MEM_AVAILABLE };
+	for (int i = 0; i < n; i++)
+		page.mmap[i] = (struct mb_mmap_entry){
+			sizeof(page.mmap[i]) - sizeof(page.mmap[i].size),
+			map[i].base, map[i].length, map[i].type };
 
 	/* Like QEMU: the first word is the image's name, then the args. */
 	int len = fmt_snprintf(page.cmdline, sizeof(page.cmdline), "%s%s%s",
 			       c->name, cmdline[0] ? " " : "", cmdline);
 	if (len >= (int)sizeof(page.cmdline))
-		return fail(c, "guest command line longer than %u bytes",
+		return load_fail(c, "guest command line longer than %u bytes",
 			    (unsigned)sizeof(page.cmdline) - 1);
 
 	page.info.flags = MBI_MEMORY | MBI_CMDLINE | MBI_MMAP;
@@ -269,7 +279,7 @@ static int write_boot_info(struct load_ctx *c, const char *cmdline)
 	page.info.mmap_length = n * sizeof(struct mb_mmap_entry);
 	if (vm_write_phys(c->vm, MBI_GPA, &page,
 			  offsetof(typeof(page), cmdline) + len + 1) < 0)
-		return fail(c, "out of memory writing the multiboot info");
+		return load_fail(c, "out of memory writing the multiboot info");
 	return 0;
 }
 
@@ -290,7 +300,7 @@ int guest_load(struct vm *vm, const void *image, u64 size, const char *name,
 		    cand->magic + cand->flags + cand->checksum == 0) {
 			if ((cand->flags & MB_FLAG_AOUT_KLUDGE) &&
 			    off + sizeof(*cand) > size)
-				return fail(&c, "a.out-kludge multiboot header "
+				return load_fail(&c, "a.out-kludge multiboot header "
 					    "at 0x%llx runs past the end of the "
 					    "file", (unsigned long long)off);
 			h = cand;
@@ -298,14 +308,16 @@ int guest_load(struct vm *vm, const void *image, u64 size, const char *name,
 			break;
 		}
 	}
+	if (!h && linux_boot_sector(c.image, size))
+		return linux_boot_load(&c, cmdline);
 	if (!h)
-		return fail(&c, "no multiboot header (magic 0x%x with a valid "
-			    "checksum) in the first %u bytes",
-			    MB_HEADER_MAGIC, MB_SEARCH_LIMIT);
+		return load_fail(&c, "no multiboot header (magic 0x%x with a valid "
+			    "checksum) in the first %u bytes, nor a Linux boot "
+			    "sector", MB_HEADER_MAGIC, MB_SEARCH_LIMIT);
 	u32 unsupported = h->flags & MB_REQUIRED_MASK &
 			  ~(MB_FLAG_PAGE_ALIGN | MB_FLAG_MEMORY_INFO);
 	if (unsupported)
-		return fail(&c, "multiboot header requires features 0x%x "
+		return load_fail(&c, "multiboot header requires features 0x%x "
 			    "this loader does not provide", unsupported);
 
 	int r = h->flags & MB_FLAG_AOUT_KLUDGE
@@ -314,12 +326,14 @@ int guest_load(struct vm *vm, const void *image, u64 size, const char *name,
 	if (r < 0)
 		return -1;
 	if (entry >= vm->mem_bytes)
-		return fail(&c, "entry point 0x%llx is outside guest RAM",
+		return load_fail(&c, "entry point 0x%llx is outside guest RAM",
 			    (unsigned long long)entry);
 	if (write_boot_info(&c, cmdline) < 0)
 		return -1;
 
-	vm->vcpu.boot.entry = entry;
+	vm->vcpu.boot = (struct vcpu_boot){
+		.entry = entry, .code_sel = MB_CODE_SEL, .data_sel = MB_DATA_SEL,
+	};
 	vm->vcpu.regs = (struct guest_regs){
 		.rip = entry, .rax = MB_BOOT_MAGIC, .rbx = MBI_GPA,
 		.rflags = 0x2,	/* bit 1 is always set; IF off */

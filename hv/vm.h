@@ -21,14 +21,20 @@ struct guest_regs {
 };
 
 /*
- * The state a vCPU starts in, per the guest ABI (Multiboot v1): 32-bit
- * protected mode, paging off, flat 4 GiB code and data segments, interrupts
- * off; regs.rip = entry, EAX = 0x2BADB002, EBX = GPA of the multiboot info.
- * Backends build the segment registers and CR0 (PE | ET, plus whatever
- * their fixed bits force, hidden from the guest through shadows) from this.
+ * The state a vCPU starts in, for either boot protocol the loaders speak
+ * (hv/guest_load.c, hv/linux_boot.c): 32-bit protected mode, paging off,
+ * flat 4 GiB code and data segments with the selectors below, interrupts
+ * off; the general registers (regs) are the loader's.  A zero gdt_limit
+ * means GDTR is left unusable (multiboot: the OS loads its own); the Linux
+ * protocol wants a GDT holding its selectors.  Backends build the segment
+ * registers and CR0 (PE | ET, plus whatever their fixed bits force, hidden
+ * from the guest through shadows) from this.
  */
 struct vcpu_boot {
 	u64 entry;
+	u16 code_sel, data_sel;
+	u32 gdt_base;
+	u16 gdt_limit;
 };
 
 enum vm_state {

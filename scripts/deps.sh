@@ -14,6 +14,7 @@ packages=(
 	gdb			# make gdb and the GDB test
 	libxxhash-dev		# XXH3, the page-content hash of sharing (mm/share.c)
 	gnuplot-nox jq		# scripts/plot-stats: [stat] JSON lines to a PNG
+	memtest86+		# a guest we did not write: /boot/memtest86+x64.bin
 )
 
 missing=()

@@ -596,7 +596,8 @@ TEST(load_header_search)
 	put_mb(&im, 8192, 0);
 	int rc = load(MEM, &im, "k", "");
 	CHECK_FAIL(rc, "k: no multiboot header (magic 0x1badb002 with a valid "
-		       "checksum) in the first 8192 bytes");
+		       "checksum) in the first 8192 bytes, nor a Linux boot "
+		       "sector");
 	free(im.b);
 
 	/* Misaligned: not found. */
@@ -604,7 +605,8 @@ TEST(load_header_search)
 	put_mb(&im, 0x202, 0);
 	rc = load(MEM, &im, "k", "");
 	CHECK_FAIL(rc, "k: no multiboot header (magic 0x1badb002 with a valid "
-		       "checksum) in the first 8192 bytes");
+		       "checksum) in the first 8192 bytes, nor a Linux boot "
+		       "sector");
 	free(im.b);
 
 	/* A bad checksum is no header; a later good one is used. */
@@ -613,7 +615,8 @@ TEST(load_header_search)
 	put32(&im, 0x208, 0x12345678);		/* bad checksum */
 	rc = load(MEM, &im, "k", "");
 	CHECK_FAIL(rc, "k: no multiboot header (magic 0x1badb002 with a valid "
-		       "checksum) in the first 8192 bytes");
+		       "checksum) in the first 8192 bytes, nor a Linux boot "
+		       "sector");
 	put_mb(&im, 0x400, 0);
 	CHECK_EQ(load(MEM, &im, "k", ""), 0);
 	CHECK_STR(err, "");
@@ -636,7 +639,8 @@ TEST(load_header_search)
 	struct img empty = { NULL, 0 };
 	rc = load(MEM, &empty, "e", "");
 	CHECK_FAIL(rc, "e: no multiboot header (magic 0x1badb002 with a valid "
-		       "checksum) in the first 8192 bytes");
+		       "checksum) in the first 8192 bytes, nor a Linux boot "
+		       "sector");
 }
 
 /* Required features other than bits 0 and 1 are refused; optional bits

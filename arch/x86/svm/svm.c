@@ -246,14 +246,16 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	vmcb64_set(v, VMCB_NP_ENABLE, 1);
 	vmcb64_set(v, VMCB_N_CR3, vm->mem.slat.root);
 
-	/* State save area: Multiboot's 32-bit protected mode, paging off. */
-	set_segment(v, VMCB_CS, 0x08, ATTR_CODE32, 0xffffffff, 0);
-	set_segment(v, VMCB_DS, 0x10, ATTR_DATA32, 0xffffffff, 0);
-	set_segment(v, VMCB_ES, 0x10, ATTR_DATA32, 0xffffffff, 0);
-	set_segment(v, VMCB_SS, 0x10, ATTR_DATA32, 0xffffffff, 0);
-	set_segment(v, VMCB_FS, 0x10, ATTR_DATA32, 0xffffffff, 0);
-	set_segment(v, VMCB_GS, 0x10, ATTR_DATA32, 0xffffffff, 0);
-	set_segment(v, VMCB_GDTR, 0, 0, 0, 0);
+	/* State save area: the boot protocol's 32-bit protected mode,
+	 * paging off (struct vcpu_boot). */
+	const struct vcpu_boot *b = &v->boot;
+	set_segment(v, VMCB_CS, b->code_sel, ATTR_CODE32, 0xffffffff, 0);
+	set_segment(v, VMCB_DS, b->data_sel, ATTR_DATA32, 0xffffffff, 0);
+	set_segment(v, VMCB_ES, b->data_sel, ATTR_DATA32, 0xffffffff, 0);
+	set_segment(v, VMCB_SS, b->data_sel, ATTR_DATA32, 0xffffffff, 0);
+	set_segment(v, VMCB_FS, b->data_sel, ATTR_DATA32, 0xffffffff, 0);
+	set_segment(v, VMCB_GS, b->data_sel, ATTR_DATA32, 0xffffffff, 0);
+	set_segment(v, VMCB_GDTR, 0, 0, b->gdt_limit, b->gdt_base);
 	set_segment(v, VMCB_IDTR, 0, 0, 0, 0);
 	set_segment(v, VMCB_LDTR, 0, ATTR_LDT, 0xffff, 0);
 	set_segment(v, VMCB_TR, 0, ATTR_TSS32_BUSY, 0xffff, 0);

@@ -14,7 +14,7 @@
  *              IDT, TSS and segments, RIP = vmx_exit_stub; RSP is written
  *              by the stub itself before each entry (it is the stack of
  *              whoever called vcpu_run(), so no per-vCPU host stack).
- *   guest      the Multiboot v1 entry state (struct vcpu_boot): 32-bit
+ *   guest      the boot protocol's entry state (struct vcpu_boot): 32-bit
  *              protected mode, paging off, flat segments, EFLAGS 0x2.
  *   CR masks   CR0.NE and CR4.VMXE, which VMX forces on, are hidden behind
  *              the read shadows (vmx.c explains the masks).
@@ -54,7 +54,7 @@
 
 #define RFLAGS_RESERVED1	(1ull << 1)
 
-/* Flat 4 GiB segments for the Multiboot entry state (Table 24-2 format).
+/* Flat 4 GiB segments for the boot entry state (Table 24-2 format).
  * Types: 0xb = code execute/read accessed, 0x3 = data read/write accessed
  * (VM entry insists on the accessed bit of usable segments), 0xb for TR =
  * busy 32-bit TSS (the only TSS types entry accepts). */
@@ -62,8 +62,6 @@
 #define GUEST_DATA_AR	(0x3u | AR_S | AR_P | AR_DB | AR_G)
 #define GUEST_TR_AR	(0xbu | AR_P)
 #define GUEST_FLAT_LIMIT 0xffffffffu
-#define GUEST_CS_SEL	0x08
-#define GUEST_DATA_SEL	0x10
 #define GUEST_TR_LIMIT_VALUE 0x67	/* a minimal 32-bit TSS */
 
 /*
@@ -231,12 +229,13 @@ static void setup_guest(struct vcpu *v)
 	v->cr4 = 0;
 	v->efer = 0;
 
-	guest_segment(GUEST_CS_SELECTOR, GUEST_CS_SEL, GUEST_CS_AR);
-	guest_segment(GUEST_SS_SELECTOR, GUEST_DATA_SEL, GUEST_DATA_AR);
-	guest_segment(GUEST_DS_SELECTOR, GUEST_DATA_SEL, GUEST_DATA_AR);
-	guest_segment(GUEST_ES_SELECTOR, GUEST_DATA_SEL, GUEST_DATA_AR);
-	guest_segment(GUEST_FS_SELECTOR, GUEST_DATA_SEL, GUEST_DATA_AR);
-	guest_segment(GUEST_GS_SELECTOR, GUEST_DATA_SEL, GUEST_DATA_AR);
+	const struct vcpu_boot *b = &v->boot;
+	guest_segment(GUEST_CS_SELECTOR, b->code_sel, GUEST_CS_AR);
+	guest_segment(GUEST_SS_SELECTOR, b->data_sel, GUEST_DATA_AR);
+	guest_segment(GUEST_DS_SELECTOR, b->data_sel, GUEST_DATA_AR);
+	guest_segment(GUEST_ES_SELECTOR, b->data_sel, GUEST_DATA_AR);
+	guest_segment(GUEST_FS_SELECTOR, b->data_sel, GUEST_DATA_AR);
+	guest_segment(GUEST_GS_SELECTOR, b->data_sel, GUEST_DATA_AR);
 
 	/* TR must be usable even though the guest never switches tasks;
 	 * it loads its own TSS before it needs one. */
@@ -248,10 +247,10 @@ static void setup_guest(struct vcpu *v)
 	vmcs_write(GUEST_LDTR_BASE, 0);
 	vmcs_write(GUEST_LDTR_LIMIT, 0);
 	vmcs_write(GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
-	/* GDTR/IDTR are undefined at a Multiboot entry: the guest loads its
-	 * own before using them. */
-	vmcs_write(GUEST_GDTR_BASE, 0);
-	vmcs_write(GUEST_GDTR_LIMIT, 0);
+	/* GDTR is the loader's (struct vcpu_boot); IDTR is undefined at
+	 * either protocol's entry: the guest loads its own. */
+	vmcs_write(GUEST_GDTR_BASE, b->gdt_base);
+	vmcs_write(GUEST_GDTR_LIMIT, b->gdt_limit);
 	vmcs_write(GUEST_IDTR_BASE, 0);
 	vmcs_write(GUEST_IDTR_LIMIT, 0);
 
