@@ -37,7 +37,7 @@ NASMFLAGS := -f elf64 -g -F dwarf -w+all
 
 # The virtualization backends built in (a missing one is reported at boot).
 BACKENDS ?= vmx svm
-HV_C_SRCS := $(wildcard hv/*.c mm/*.c arch/x86/*.c \
+HV_C_SRCS := $(wildcard hv/*.c hv/dev/*.c mm/*.c arch/x86/*.c \
 	$(BACKENDS:%=arch/x86/%/*.c)) boot/memmap.c boot/multiboot/mb2_info.c
 HV_ASM_SRCS := $(wildcard arch/x86/*.asm $(BACKENDS:%=arch/x86/%/*.asm)) \
 	boot/multiboot/mb2_entry.asm
@@ -178,6 +178,7 @@ UNIT_TESTS += gmem
 UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_share.c tests/test_swap.c \
 	tests/test_gmem.c tests/test_reclaim.c \
 	tests/stub_hv.c \
+	$(wildcard hv/dev/*.c) \
 	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
 	hv/vintr.c hv/vlapic.c \
 	arch/x86/vmx/ept_format.c \

@@ -107,6 +107,7 @@ static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 	vm->vcpu.vm = vm;
 	vm->state = VM_LOADING;
 	vintr_init(vm);
+	pc_devices_reset(&vm->dev, d->mem, rdtsc(), tsc_khz);
 
 	if (d->mem % PAGE_SIZE || d->mem < VM_MIN_MEM || d->mem > VM_MAX_MEM) {
 		fmt_snprintf(err, errlen, "%s: RAM size %llu KiB: want a "
