@@ -41,7 +41,7 @@ NASMFLAGS := -f elf64 -g -F dwarf -w+all
 
 # The virtualization backends built in (a missing one is reported at boot).
 BACKENDS ?= vmx svm
-HV_C_SRCS := $(wildcard hv/*.c mm/*.c arch/x86/*.c \
+HV_C_SRCS := $(wildcard hv/*.c hv/dev/*.c mm/*.c arch/x86/*.c \
 	$(BACKENDS:%=arch/x86/%/*.c)) boot/memmap.c boot/multiboot/mb2_info.c
 HV_ASM_SRCS := $(wildcard arch/x86/*.asm $(BACKENDS:%=arch/x86/%/*.asm)) \
 	boot/multiboot/mb2_entry.asm
@@ -185,12 +185,15 @@ UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
 # tests/test_swap.c: swapping to the RAM-disk (mm/swap.c, mm/ramdisk.c);
 # tests/test_reclaim.c: the reclaim policy and the balloon (mm/reclaim.c,
 # mm/balloon.c);
+# tests/test_dev.c: the emulated PC devices (hv/dev/) and the port
+# dispatch through exit_handle();
 # tests/test_gmem.c is the randomized model test with a model TLB;
 # GMEM_STEPS and GMEM_SEED override its bounded default run.
 UNIT_TESTS += gmem
 UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_share.c tests/test_swap.c \
-	tests/test_gmem.c tests/test_reclaim.c \
+	tests/test_gmem.c tests/test_reclaim.c tests/test_dev.c \
 	tests/stub_hv.c \
+	$(wildcard hv/dev/*.c) \
 	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
 	hv/vintr.c hv/vlapic.c \
 	arch/x86/vmx/ept_format.c \

@@ -112,6 +112,8 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_COW_STORM] = "cow-storm",
 	[HOSTILE_X2APIC_BAD] = "x2apic-bad",
 	[HOSTILE_BALLOON_TOUCH] = "balloon-touch",
+	[HOSTILE_PC_DEVICES] = "pc-devices",
+	[HOSTILE_KBC_RESET] = "kbc-reset",
 };
 
 const char *cmdline_work_name(enum work_id w)

@@ -72,6 +72,8 @@ enum hostile_id {
 	HOSTILE_COW_STORM,     /* store into merged dup pages, again and again */
 	HOSTILE_X2APIC_BAD,    /* program the x2APIC timer badly: SDM answers */
 	HOSTILE_BALLOON_TOUCH, /* read and write pages it ballooned: zeros, counted */
+	HOSTILE_PC_DEVICES,    /* memtest86+'s PIT calibration, CMOS, PCI probe */
+	HOSTILE_KBC_RESET,     /* i8042 command FEh: the VM must be stopped */
 	HOSTILE_COUNT
 };
 

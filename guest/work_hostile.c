@@ -468,6 +468,8 @@ int work_hostile(struct work_ctx *c)
 	case HOSTILE_MSR_SWEEP:
 	case HOSTILE_HCALL_RESERVED:
 	case HOSTILE_COMPUTE:
+	case HOSTILE_PC_DEVICES:
+	case HOSTILE_KBC_RESET:
 		return work_hostile_core(c);
 	case HOSTILE_COW_STORM:
 		return work_cow_storm(c);

@@ -19,6 +19,14 @@
  *   hcall-reserved  BALLOON_* with count 0; MEMSTAT buffers, gfns and gfn
  *                   arrays in the reserved legacy hole
  *   compute         a fixed computation with no exits at all, then exit 0
+ *   pc-devices      memtest86+'s TSC calibration against PIT counter 2
+ *                   (gate through 0x61, mode 0, 59659 clocks = 50 ms, poll
+ *                   OUT2): under memvisor it must agree with CPUID leaf
+ *                   0x40000010's TSC kHz within 1%; the CMOS date and
+ *                   memory size bytes; PCI mechanism #1 reads back and
+ *                   finds no device
+ *   kbc-reset       i8042 command FEh (pulse reset): memvisor must stop the
+ *                   VM; returning from the OUT is a failure
  *
  * The faults these actions expect (#GP from RDMSR) and the way back from
  * ring 3 (INT 0x81) go through gates installed here for the length of the
@@ -474,6 +482,91 @@ static int compute(struct work_ctx *c)
 	return WORK_PASS;
 }
 
+/* --- pc-devices, kbc-reset ------------------------------------------------- */
+
+#define PIT_TICKS_50MS 59659	/* memtest86+ system/timers.c */
+
+static uint8_t cmos_read(uint8_t index)
+{
+	outb(0x70, index);
+	return inb(0x71);
+}
+
+static uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+
+	__asm__ volatile("inl %w1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %w1" : : "a"(v), "Nd"(port));
+}
+
+static int pc_devices(struct work_ctx *c)
+{
+	uint32_t r[4];
+	uint64_t loops = 0;
+
+	outb(0x80, 0x55);	/* a POST code: taken silently */
+	/* memtest86+ correct_tsc(), the PIT path, with each poll bracketed
+	 * by RDTSC: the count starts between `before` and `after`, and OUT2
+	 * rose after the last poll that read it low began (`low`) and before
+	 * the poll that read it high ended (`high`).  A slice given to
+	 * another VM widens the bracket but cannot break it, while it would
+	 * skew memtest's own figure (printed, not checked). */
+	outb(0x61, (inb(0x61) & ~0x02) | 0x01);
+	outb(0x43, 0xb0);
+	outb(0x42, PIT_TICKS_50MS & 0xff);
+	uint64_t before = rdtsc();
+	outb(0x42, PIT_TICKS_50MS >> 8);
+	uint64_t after = rdtsc(), low = after, high, t0;
+	for (;;) {
+		t0 = rdtsc();
+		uint8_t v = inb(0x61);
+		high = rdtsc();
+		loops++;
+		if ((v & 0x20) || loops >= 100000000)
+			break;
+		low = t0;
+	}
+	uint64_t khz = (high - after) / 50;
+	kprintf("hostile: pc-devices: PIT calibration: %lu polls, TSC %lu kHz\n",
+		loops, khz);
+	if (hv_present()) {
+		cpuid(0x40000010, 0, r);
+		uint64_t d = (uint64_t)PIT_TICKS_50MS * r[0] * 1000 / 1193182;
+		kprintf("hostile: pc-devices: CPUID 0x40000010 says TSC %u kHz: "
+			"OUT2 due %lu TSC ticks after the count\n", r[0], d);
+		if (loops < 4 || low - after >= d + d / 100 ||
+		    high - before <= d - d / 100)
+			return work_fail(c, STATUS_HOSTILE, "PIT: OUT2 low %lu "
+					 "and high %lu ticks after the count, "
+					 "due at %lu", low - after,
+					 high - before, d);
+	}
+	kprintf("hostile: pc-devices: CMOS 20%02x-%02x-%02x, memory above "
+		"16 MiB: %u x 64 KiB\n", cmos_read(0x09), cmos_read(0x08),
+		cmos_read(0x07), cmos_read(0x34) | cmos_read(0x35) << 8);
+	outl(0xcf8, 0x80000000);
+	uint32_t addr = inl(0xcf8), id = inl(0xcfc);
+	kprintf("hostile: pc-devices: PCI CONFIG_ADDRESS reads 0x%x, 00:00.0 "
+		"ID 0x%x\n", addr, id);
+	if (hv_present() && (addr != 0x80000000 || id != 0xffffffff))
+		return work_fail(c, STATUS_HOSTILE, "PCI: CONFIG_ADDRESS 0x%x, ID 0x%x", addr,
+				 id);
+	return WORK_PASS;
+}
+
+static int kbc_reset(struct work_ctx *c)
+{
+	kprintf("hostile: kbc-reset: i8042 command 0xfe\n");
+	outb(0x64, 0xfe);
+	return work_fail(c, STATUS_HOSTILE, "kbc-reset: not stopped by the reset pulse");
+}
+
 static int run(struct work_ctx *c, int (*action)(struct work_ctx *))
 {
 	int rc = action(c);
@@ -501,6 +594,10 @@ int work_hostile_core(struct work_ctx *c)
 		return run(c, hcall_reserved);
 	case HOSTILE_COMPUTE:
 		return compute(c);
+	case HOSTILE_PC_DEVICES:
+		return run(c, pc_devices);
+	case HOSTILE_KBC_RESET:
+		return kbc_reset(c);
 	default:
 		return WORK_PASS;
 	}

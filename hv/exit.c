@@ -222,10 +222,12 @@ static u32 uart_io(struct vm *vm, unsigned reg, bool in, u32 val)
 
 /*
  * One port access as IN or OUT does it, for one element of 1, 2 or 4
- * bytes: COM1, the exit port (the VM is done), or nothing (reads all
- * ones).  Returns what an IN reads.
+ * bytes: COM1, the exit port (the VM is done), or the PC devices of
+ * hv/dev/ports.c (which answer "nothing attached", all ones, for the
+ * ports they do not know), at the guest's TSC time (its RDTSC is the
+ * host's).  Returns what an IN reads.
  */
-static u32 port_io(struct vm *vm, u16 port, bool in, u32 val)
+static u32 port_io(struct vm *vm, u16 port, u8 size, bool in, u32 val)
 {
 	if (!in && port == EXIT_PORT) {
 		vm->exit_status = (int)(val & 0xff);	/* guest ABI: low 8 bits */
@@ -235,8 +237,7 @@ static u32 port_io(struct vm *vm, u16 port, bool in, u32 val)
 	}
 	if (port >= COM1_BASE && port < COM1_BASE + 8)
 		return uart_io(vm, port - COM1_BASE, in, val);
-	vm->stats.io_other++;
-	return 0xffffffffu;	/* nothing there: the bus floats high */
+	return pc_dev_io(vm, port, size, in, val, rdtsc());
 }
 
 static void handle_string_io(struct vm *vm, struct vm_exit *e);
@@ -252,9 +253,9 @@ static void handle_io(struct vm *vm, struct vm_exit *e)
 		handle_string_io(vm, e);
 		return;
 	}
-	val = port_io(vm, port, e->io.in, val);
-	if (vm->state == VM_DONE)
-		return;
+	val = port_io(vm, port, e->io.size, e->io.in, val);
+	if (vm->state != VM_RUNNING)
+		return;	/* done (exit port) or stopped (a reset) */
 	/* As any register write: IN AL/AX keep the rest of RAX, IN EAX
 	 * zero-extends into bits 63:32 (SDM 3.4.1.1). */
 	if (e->io.in && e->io.size == 4)
@@ -361,15 +362,15 @@ static void handle_string_io(struct vm *vm, struct vm_exit *e)
 					   &bad))
 			goto fault;
 		if (in)
-			val = port_io(vm, e->io.port, true, 0) & mask;
+			val = port_io(vm, e->io.port, size, true, 0) & mask;
 		else
-			port_io(vm, e->io.port, false, val & mask);
+			port_io(vm, e->io.port, size, false, val & mask);
 		if (in && !string_io_copy(v, la, &val, size, true, vm->vcpu.cpl, &bad))
 			goto fault;
 		addr_update(index, step, as);
 		if (e->io.rep)
 			addr_update(&r->rcx, -1, as);
-		if (vm->state == VM_DONE)
+		if (vm->state != VM_RUNNING)
 			return;
 		continue;
 fault:

@@ -107,6 +107,7 @@ static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 	vm->vcpu.vm = vm;
 	vm->state = VM_LOADING;
 	vintr_init(vm);
+	pc_devices_reset(&vm->dev, d->mem, rdtsc(), tsc_khz);
 
 	if (d->mem % PAGE_SIZE || d->mem < VM_MIN_MEM || d->mem > VM_MAX_MEM) {
 		fmt_snprintf(err, errlen, "%s: RAM size %llu KiB: want a "
@@ -177,6 +178,13 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		hv_log("%s: %llu MSR accesses refused with #GP in all (the "
 		       "first %d shown)", vm->name,
 		       (unsigned long long)vm->stats.msr_refused, MSR_LOG_MAX);
+	if (vm->stats.io_other)
+		hv_log("%s: %llu port accesses with nothing attached (%u "
+		       "port%s logged%s)", vm->name,
+		       (unsigned long long)vm->stats.io_other,
+		       vm->dev.unknown_logged,
+		       vm->dev.unknown_logged == 1 ? "" : "s",
+		       vm->dev.unknown_more_said ? ", more not" : "");
 	if (vm->stats.hypercalls_refused)
 		hv_log("%s: %llu hypercalls from CPL > 0 refused with -EPERM",
 		       vm->name,

@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "vlapic.h"
+#include "dev/ports.h"
 #include "../mm/gmem.h"
 
 #define VM_MAX 8
@@ -106,6 +107,7 @@ struct vm {
 	char line[VM_CONSOLE_LINE];
 	u32 line_len;
 	u8 uart_lcr, uart_ier, uart_mcr, uart_scr;
+	struct pc_devices dev;		/* PIT, RTC, i8042, PCI: hv/dev/ */
 };
 
 #endif

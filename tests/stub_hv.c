@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 
 #include "stub_hv.h"
+#include "../arch/x86/lapic.h"
 #include "../arch/x86/svm/npt.h"
 #include "../hv/console.h"
 #include "../hv/exit.h"
@@ -282,6 +283,7 @@ int stub_vm_create_in(struct vm *vm, int id, u64 mem_bytes,
 	vm->npages = mem_bytes / PAGE_SIZE;
 	vm->vcpu.vm = vm;
 	vm->state = VM_RUNNING;
+	pc_devices_reset(&vm->dev, mem_bytes, rdtsc(), tsc_khz);
 	if (vmmem_init(vm, fmt, err, sizeof(err)) < 0) {
 		printf("  vmmem_init: %s\n", err);
 		return -1;
