@@ -180,7 +180,7 @@ UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_share.c tests/test_swap.c \
 	tests/test_gmem.c tests/test_reclaim.c \
 	tests/stub_hv.c \
 	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
-	hv/vintr.c hv/vlapic.c \
+	hv/vintr.c hv/vlapic.c hv/vconsole.c hv/regex.c \
 	arch/x86/vmx/ept_format.c \
 	mm/share.c mm/swap.c mm/ramdisk.c mm/slat.c mm/p2m.c mm/pool.c mm/frame.c \
 	mm/balloon.c mm/reclaim.c \
