@@ -4,10 +4,12 @@
  *   1. pick the first backend that can run on this CPU, and enable it;
  *   2. create each VM: p2m and SLAT root (vmmem.c), the guest image and
  *      multiboot info (guest_load.c), the vCPU's control structure;
- *   3. run the VMs round-robin, one exit at a time, until all have ended;
+ *   3. run the VMs round-robin, one exit at a time, until all have ended
+ *      (or used up their runtime= of guest time);
  *   4. for each VM: check its SLAT against its p2m, print its exit and
- *      memory tables, return every frame, and compare how it ended with
- *      how its declaration expected it to end.
+ *      memory tables, return every frame, and compare how it ended, and
+ *      what its console printed (expect_console=, forbid_console=), with
+ *      what its declaration expected.
  *
  * A VM that misbehaves is stopped alone (exit.c); the others go on.
  */
