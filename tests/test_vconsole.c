@@ -140,6 +140,9 @@ TEST(vconsole_memtest_screen)
 		"            6.10.unknown.x64",
 		"[vm0]   0%",
 		"[vm0]  25% ##########",
+		/* memtest draws " #0  [..." at column 35: leading blanks
+		 * are kept (only trailing ones are trimmed), so two blanks
+		 * follow the prefix */
 		"[vm0]  #0  [Address test, walking ones, no cache]",
 		"[vm0] ing: 0KB - 4MB [4MB of 15.4MB]",
 		"[vm0] Using: Core #0                            | Pass:  0    "
