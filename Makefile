@@ -167,7 +167,8 @@ UNIT_hv_SRCS := tests/test_fmt.c tests/test_memmap.c tests/test_elf_check.c \
 	tests/test_frame.c tests/test_cmdline.c tests/test_pool.c hv/fmt.c \
 	boot/memmap.c boot/elf_check.c mm/frame.c mm/pool.c mm/p2m.c \
 	hv/cmdline.c hv/config.c tests/test_virt_insn.c arch/x86/virt_insn.c \
-	tests/test_cr_check.c arch/x86/cr_check.c tests/test_vlapic.c hv/vlapic.c
+	tests/test_cr_check.c arch/x86/cr_check.c tests/test_vlapic.c hv/vlapic.c \
+	tests/test_regex.c hv/regex.c tests/test_vconsole.c hv/vconsole.c
 
 # Guest memory: the p2m, the SLAT tables in the backends' real entry
 # formats, and the multiboot v1 loader (with
@@ -195,7 +196,7 @@ UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_share.c tests/test_swap.c \
 	tests/stub_hv.c \
 	$(wildcard hv/dev/*.c) \
 	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
-	hv/vintr.c hv/vlapic.c \
+	hv/vintr.c hv/vlapic.c hv/vconsole.c hv/regex.c \
 	arch/x86/vmx/ept_format.c \
 	mm/share.c mm/swap.c mm/ramdisk.c mm/slat.c mm/p2m.c mm/pool.c mm/frame.c \
 	mm/balloon.c mm/reclaim.c \

@@ -74,6 +74,41 @@ static size_t item_len(const char *s, size_t len)
 	return i;
 }
 
+/* Drops the double quotes around a value, if it has both. */
+static void unquote(const char **s, size_t *len)
+{
+	if (*len >= 2 && (*s)[0] == '"' && (*s)[*len - 1] == '"') {
+		(*s)++;
+		*len -= 2;
+	}
+}
+
+/* expect_console="RE" or forbid_console="RE": compiled now, so a bad
+ * pattern ends the run before any VM starts. */
+static int parse_console_re(struct vm_decl *vm, int id, bool forbid,
+			    const char *re, size_t len, char *err,
+			    size_t errlen)
+{
+	const char *key = forbid ? "forbid_console" : "expect_console";
+	int *n = forbid ? &vm->n_forbid_console : &vm->n_expect_console;
+	struct regex *slot = forbid ? vm->forbid_console : vm->expect_console;
+	const char *why;
+
+	unquote(&re, &len);
+	if (*n == CONFIG_CONSOLE_RE_MAX) {
+		fmt_snprintf(err, errlen, "vm%d: more than %d %s patterns", id,
+			     CONFIG_CONSOLE_RE_MAX, key);
+		return -1;
+	}
+	if (regex_compile(&slot[*n], re, len, &why) < 0) {
+		fmt_snprintf(err, errlen, "vm%d: bad %s regex '%.*s': %s", id,
+			     key, (int)len, re, why);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
 static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		    char *err, size_t errlen)
 {
@@ -93,7 +128,7 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		return -1;
 	}
 	bool have_mem = false, have_args = false, have_expect = false,
-	     have_group = false, have_shares = false;
+	     have_group = false, have_shares = false, have_runtime = false;
 
 	for (size_t i = n; i < len;) {
 		const char *it = val + i + 1;	/* skip the comma */
@@ -105,15 +140,19 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		bool is_expect = m > 7 && token_is(it, 7, "expect=");
 		bool is_group = m > 12 && token_is(it, 12, "share_group=");
 		bool is_shares = m > 7 && token_is(it, 7, "shares=");
-		if ((is_mem && have_mem) || (is_args && have_args) ||
-		    (is_expect && have_expect) || (is_group && have_group) ||
-		    (is_shares && have_shares)) {
+		bool is_runtime = m > 8 && token_is(it, 8, "runtime=");
+		bool is_econ = m >= 15 && token_is(it, 15, "expect_console=");
+		bool is_fcon = m >= 15 && token_is(it, 15, "forbid_console=");
+		const char *twice = is_mem && have_mem ? "mem"
+				    : is_args && have_args ? "args"
+				    : is_expect && have_expect ? "expect"
+				    : is_group && have_group ? "share_group"
+				    : is_shares && have_shares ? "shares"
+				    : is_runtime && have_runtime ? "runtime"
+								 : NULL;
+		if (twice) {
 			fmt_snprintf(err, errlen, "vm%d: '%s' given twice",
-				     cfg->vm_count,
-				     is_mem ? "mem" : is_args ? "args"
-					     : is_expect ? "expect"
-					     : is_group ? "share_group"
-							: "shares");
+				     cfg->vm_count, twice);
 			return -1;
 		}
 		have_mem |= is_mem;
@@ -121,7 +160,23 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		have_expect |= is_expect;
 		have_group |= is_group;
 		have_shares |= is_shares;
-		if (is_shares) {
+		have_runtime |= is_runtime;
+		if (is_econ || is_fcon) {
+			if (parse_console_re(vm, cfg->vm_count, is_fcon,
+					     it + 15, m - 15, err, errlen) < 0)
+				return -1;
+		} else if (is_runtime) {
+			if (parse_u64(it + 8, m - 8, &vm->runtime_s) < 0 ||
+			    vm->runtime_s == 0 ||
+			    vm->runtime_s > CONFIG_RUNTIME_MAX_S) {
+				fmt_snprintf(err, errlen,
+					     "vm%d: bad runtime '%.*s' (want "
+					     "1-%d seconds of guest time)",
+					     cfg->vm_count, (int)(m - 8), it + 8,
+					     CONFIG_RUNTIME_MAX_S);
+				return -1;
+			}
+		} else if (is_shares) {
 			u64 shares;
 			if (parse_u64(it + 7, m - 7, &shares) < 0 ||
 			    shares == 0 || shares > SHARES_MAX) {
@@ -155,10 +210,7 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		} else if (is_args) {
 			const char *a = it + 5;
 			size_t alen = m - 5;
-			if (alen >= 2 && a[0] == '"' && a[alen - 1] == '"') {
-				a++;
-				alen -= 2;
-			}
+			unquote(&a, &alen);
 			if (copy_str(vm->args, sizeof(vm->args), a, alen) < 0) {
 				fmt_snprintf(err, errlen,
 					     "vm%d: args longer than %d bytes",
@@ -184,7 +236,9 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 			fmt_snprintf(err, errlen,
 				     "vm%d: unknown option '%.*s' (known: "
 				     "mem=SIZE, args=\"...\", expect=N|stopped, "
-				     "share_group=N, shares=N)",
+				     "share_group=N, shares=N, runtime=S, "
+				     "expect_console=\"RE\", "
+				     "forbid_console=\"RE\")",
 				     cfg->vm_count, (int)m, it);
 			return -1;
 		}

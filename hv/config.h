@@ -3,13 +3,20 @@
  * command line) means.  Pure logic, host-tested by tests/test_cmdline.c.
  *
  *   vm=MODULE[,mem=SIZE][,args="GUEST COMMAND LINE"][,expect=WHAT]
- *      [,share_group=N][,shares=N]
+ *      [,share_group=N][,shares=N][,runtime=S][,expect_console="RE"]...
+ *      [,forbid_console="RE"]...
  *                   declare a VM (up to 8); expect=N (exit status N, default
  *                   0) or expect=stopped (the hypervisor stops it) says
  *                   how it must end for HV RESULT: PASS; pages are shared
  *                   only between VMs of one share_group (0-255, default 0);
  *                   shares=N (1-1000000, default 1000) is its proportional
- *                   share of memory under pressure (mm/reclaim.c)
+ *                   share of memory under pressure (mm/reclaim.c);
+ *                   runtime=S (1-86400 s; default none) ends the VM once it
+ *                   has seen S seconds of guest time (its TSC since its
+ *                   first entry), which counts as exit status 0;
+ *                   expect_console= (up to 4) must each match one of its
+ *                   console lines, forbid_console= (up to 4) none
+ *                   (hv/regex.h: the dialect, checked here)
  *   pool=SIZE       the guest-memory pool (default: the sum of the VMs' RAM);
  *                   may be smaller than that sum (overcommit)
  *   slice=US        a vCPU's time slice in microseconds (default 10000)
@@ -47,12 +54,15 @@
 #define HV_CONFIG_H
 
 #include "types.h"
+#include "regex.h"
 #include "../mm/reclaim.h"
 
 #define CONFIG_MAX_VMS 8
 #define CONFIG_NAME_MAX 64
 #define CONFIG_ARGS_MAX 256
 #define CONFIG_DEFAULT_VM_MEM (32 * MiB)
+#define CONFIG_CONSOLE_RE_MAX 4	/* expect_console=, and forbid_console= */
+#define CONFIG_RUNTIME_MAX_S 86400
 
 enum selftest {
 	SELFTEST_NONE = 0,
@@ -81,6 +91,10 @@ struct vm_decl {
 	int expect_status;
 	unsigned share_group;
 	unsigned shares;	/* 0: SHARES_DEFAULT */
+	u64 runtime_s;		/* guest seconds until it is ended; 0: none */
+	int n_expect_console, n_forbid_console;
+	struct regex expect_console[CONFIG_CONSOLE_RE_MAX];
+	struct regex forbid_console[CONFIG_CONSOLE_RE_MAX];
 };
 
 #define CONFIG_DEFAULT_SLICE_US 10000

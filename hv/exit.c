@@ -174,19 +174,6 @@ static void handle_cpuid(struct vm *vm, struct vm_exit *e)
 	skip_insn(&vm->vcpu, e);
 }
 
-static void console_put(struct vm *vm, char ch)
-{
-	if (ch == '\r')
-		return;
-	if (ch == '\n' || vm->line_len == sizeof(vm->line) - 1) {
-		kprintf("[%s] %.*s\n", vm->name, (int)vm->line_len, vm->line);
-		vm->line_len = 0;
-		if (ch == '\n')
-			return;
-	}
-	vm->line[vm->line_len++] = ch;
-}
-
 /* COM1 register reads and writes; the divisor latch is accepted and
  * ignored, so a guest that programs its baud rate does not print it. */
 static u32 uart_io(struct vm *vm, unsigned reg, bool in, u32 val)
@@ -197,7 +184,7 @@ static u32 uart_io(struct vm *vm, unsigned reg, bool in, u32 val)
 		switch (reg) {
 		case UART_THR:
 			if (!dlab)
-				console_put(vm, (char)val);
+				vconsole_put(&vm->con, (u8)val);
 			break;
 		case UART_IER:
 			if (!dlab)

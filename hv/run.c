@@ -4,10 +4,12 @@
  *   1. pick the first backend that can run on this CPU, and enable it;
  *   2. create each VM: p2m and SLAT root (vmmem.c), the guest image and
  *      multiboot info (guest_load.c), the vCPU's control structure;
- *   3. run the VMs round-robin, one exit at a time, until all have ended;
+ *   3. run the VMs round-robin, one exit at a time, until all have ended
+ *      (or used up their runtime= of guest time);
  *   4. for each VM: check its SLAT against its p2m, print its exit and
- *      memory tables, return every frame, and compare how it ended with
- *      how its declaration expected it to end.
+ *      memory tables, return every frame, and compare how it ended, and
+ *      what its console printed (expect_console=, forbid_console=), with
+ *      what its declaration expected.
  *
  * A VM that misbehaves is stopped alone (exit.c); the others go on.
  */
@@ -92,6 +94,14 @@ const struct boot_module *boot_find_module(const struct boot_info *boot,
 	return NULL;
 }
 
+/* vconsole's emit: one guest console line, as "[vmN] text". */
+static void vm_console_line(void *ctx, const char *text, size_t len)
+{
+	const struct vm *vm = ctx;
+
+	kprintf("[%s] %.*s\n", vm->name, (int)len, text);
+}
+
 static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 		     const struct boot_info *boot, char *err, size_t errlen)
 {
@@ -104,10 +114,16 @@ static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 	vm->npages = d->mem / PAGE_SIZE;
 	vm->share_group = d->share_group;
 	vm->shares = d->shares ? d->shares : SHARES_DEFAULT;
+	vm->runtime_s = d->runtime_s;
 	vm->vcpu.vm = vm;
 	vm->state = VM_LOADING;
 	vintr_init(vm);
 	pc_devices_reset(&vm->dev, d->mem, rdtsc(), tsc_khz);
+	vconsole_init(&vm->con, vm_console_line, vm);
+	for (int i = 0; i < d->n_expect_console; i++)
+		vconsole_watch(&vm->con, &d->expect_console[i], false);
+	for (int i = 0; i < d->n_forbid_console; i++)
+		vconsole_watch(&vm->con, &d->forbid_console[i], true);
 
 	if (d->mem % PAGE_SIZE || d->mem < VM_MIN_MEM || d->mem > VM_MAX_MEM) {
 		fmt_snprintf(err, errlen, "%s: RAM size %llu KiB: want a "
@@ -153,6 +169,37 @@ static void print_exits(const struct vm *vm)
 }
 
 /*
+ * expect_console= and forbid_console=: one line for each pattern, how it
+ * fared over the VM's console lines.  Returns how many failed (an
+ * expected pattern never seen, a forbidden one seen).
+ */
+static u64 console_report(const struct vm *vm)
+{
+	u64 failed = 0;
+
+	for (int i = 0; i < vm->con.nwatch; i++) {
+		const struct vconsole_watch *w = &vm->con.watch[i];
+		unsigned long long at = w->first_line;
+		if (w->forbid && at) {
+			hv_log("%s console: forbidden /%s/ seen at line %llu: %s",
+			       vm->name, w->re->src, at, w->text);
+			failed++;
+		} else if (w->forbid) {
+			hv_log("%s console: forbidden /%s/ not seen", vm->name,
+			       w->re->src);
+		} else if (at) {
+			hv_log("%s console: /%s/ seen (first at line %llu)",
+			       vm->name, w->re->src, at);
+		} else {
+			hv_log("%s console: /%s/ NEVER SEEN", vm->name,
+			       w->re->src);
+			failed++;
+		}
+	}
+	return failed;
+}
+
+/*
  * Reports a VM that has just ended and frees everything it had, at once,
  * so its frames serve the VMs still running.  Records whether it ended as
  * its declaration expected.
@@ -163,10 +210,7 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 	const struct p2m *p = &g->p2m;
 	bool ok;
 
-	if (vm->line_len) {	/* a last line without its newline */
-		kprintf("[%s] %.*s\n", vm->name, (int)vm->line_len, vm->line);
-		vm->line_len = 0;
-	}
+	vconsole_flush(&vm->con);	/* a last line without its newline */
 	print_exits(vm);
 	vintr_report(vm);
 	hv_log("%s scheduling: %llu slices, %llu ended by the timer; late "
@@ -255,11 +299,22 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 	       diffs ? "DIFFERS FROM" : "matches",
 	       (unsigned long long)g->slat.leaves, (unsigned long long)diffs);
 
+	u64 console_failed = console_report(vm);
 	if (d->expect == EXPECT_STOPPED)
 		ok = vm->state == VM_STOPPED;
 	else
-		ok = vm->state == VM_DONE && vm->exit_status == d->expect_status;
-	if (vm->state == VM_DONE && d->expect == EXPECT_STOPPED)
+		ok = (vm->state == VM_DONE || vm->state == VM_RUNTIME_UP) &&
+		     vm->exit_status == d->expect_status;
+	if (vm->state == VM_RUNTIME_UP && d->expect == EXPECT_STOPPED)
+		hv_log("%s: ended by its runtime (%llu s of guest time), as "
+		       "status 0; expected a stop: WRONG", vm->name,
+		       (unsigned long long)vm->runtime_s);
+	else if (vm->state == VM_RUNTIME_UP)
+		hv_log("%s: ended by its runtime (%llu s of guest time), as "
+		       "status 0; expected %d: %s", vm->name,
+		       (unsigned long long)vm->runtime_s, d->expect_status,
+		       ok ? "ok" : "WRONG");
+	else if (vm->state == VM_DONE && d->expect == EXPECT_STOPPED)
 		hv_log("%s: ended with status %d; expected a stop: WRONG",
 		       vm->name, vm->exit_status);
 	else if (vm->state == VM_DONE)
@@ -270,6 +325,12 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		       vm->name, vm->stop_reason,
 		       d->expect == EXPECT_STOPPED ? "a stop" : "an exit",
 		       ok ? "ok" : "WRONG");
+	if (console_failed) {
+		hv_log("%s: %llu of its %d console expectations failed "
+		       "(see above): WRONG", vm->name,
+		       (unsigned long long)console_failed, vm->con.nwatch);
+		ok = false;
+	}
 	if (diffs)
 		ok = false;
 
@@ -289,6 +350,7 @@ static const char *state_name(const struct vm *vm)
 	case VM_RUNNING: return "running";
 	case VM_DONE: return "done";
 	case VM_STOPPED: return "stopped";
+	case VM_RUNTIME_UP: return "runtime";
 	}
 	return "?";
 }
@@ -414,6 +476,13 @@ static void run_slice(struct vm *vm, u64 slice_us, bool host_nmi)
 
 	vm->stats.slices++;
 	vm->yielded = false;
+	if (!vm->first_entry_tsc) {	/* guest time starts */
+		vm->first_entry_tsc = rdtsc();
+		if (vm->runtime_s)
+			vm->runtime_end_tsc = vm->first_entry_tsc +
+					      vm->runtime_s * 1000000 *
+						      tsc_per_us;
+	}
 	/* selftest=host-nmi: one NMI while the guest is well under way. */
 	if (host_nmi && vm->stats.slices == 2)
 		backend->raise_host_nmi(&vm->vcpu);
@@ -559,6 +628,23 @@ static bool vm_asleep(struct vm *vm, u64 *wake)
 	return false;
 }
 
+/*
+ * runtime=: a VM whose guest time (its TSC, which is not offset, since its
+ * first entry) has reached its budget is ended here, between slices,
+ * whether it was runnable, asleep in HLT or waiting for a frame.  It ends
+ * as if it had exited with status 0.
+ */
+static bool runtime_up(struct vm *vm)
+{
+	if (!vm->runtime_end_tsc || rdtsc() < vm->runtime_end_tsc)
+		return false;
+	hv_log("%s: runtime of %llu s reached (guest time): ending it",
+	       vm->name, (unsigned long long)vm->runtime_s);
+	vm->state = VM_RUNTIME_UP;
+	vm->exit_status = 0;
+	return true;
+}
+
 static void run_loop(const struct hv_config *cfg)
 {
 	const struct vm_decl *decls = cfg->vms;
@@ -582,7 +668,13 @@ static void run_loop(const struct hv_config *cfg)
 			struct vm *vm = &vms[i];
 			if (vm->state != VM_RUNNING)
 				continue;
+			if (runtime_up(vm)) {
+				vm_finish(vm, &decls[i]);
+				continue;
+			}
 			if (vm_asleep(vm, &wake)) {
+				if (vm->runtime_end_tsc)	/* wake to end it */
+					wake = MIN(wake, vm->runtime_end_tsc);
 				running++;
 				continue;
 			}
@@ -826,6 +918,9 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 		if (vm->state == VM_DONE)
 			fmt_snprintf(end, sizeof(end), "status %d",
 				     vm->exit_status);
+		else if (vm->state == VM_RUNTIME_UP)
+			fmt_snprintf(end, sizeof(end), "runtime %llu s",
+				     (unsigned long long)vm->runtime_s);
 		else
 			fmt_snprintf(end, sizeof(end), "stopped");
 		kprintf("[hv]   %-4s %-14s %-13llu %-11llu %-6llu %-11llu %-9llu "

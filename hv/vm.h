@@ -5,13 +5,13 @@
 #define HV_VM_H
 
 #include "backend.h"
+#include "vconsole.h"
 #include "vlapic.h"
 #include "dev/ports.h"
 #include "../mm/gmem.h"
 
 #define VM_MAX 8
 #define VM_NAME_MAX 8
-#define VM_CONSOLE_LINE 256
 
 /* Guest general registers, in the order the backends' entry stubs save
  * them (the stubs rely on these offsets). */
@@ -43,6 +43,8 @@ enum vm_state {
 	VM_RUNNING,
 	VM_DONE,	/* ended through the exit port */
 	VM_STOPPED,	/* stopped by the hypervisor: fault, bad access, ... */
+	VM_RUNTIME_UP,	/* ended by the hypervisor when its runtime= of guest
+			   time was used up: a normal end, as status 0 */
 };
 
 struct vcpu {
@@ -98,14 +100,18 @@ struct vm {
 	u8 halt_len;			/* its length */
 	u64 last_progress;		/* TSC of the last exit that was not
 					   just the timer (the watchdog) */
+	u64 first_entry_tsc;		/* TSC at its first VM entry: guest
+					   time starts (0: not entered yet) */
+	u64 runtime_s;			/* vm=...,runtime= (0: none) */
+	u64 runtime_end_tsc;		/* ... when it is used up (0: none) */
 	int exit_status;		/* from the exit port */
 	bool finished;			/* reported and torn down */
 	bool as_expected;		/* the verdict, once finished */
 	char stop_reason[160];
 	struct vm_stats stats;
-	/* COM1 as the guest sees it: a line buffer and the UART registers. */
-	char line[VM_CONSOLE_LINE];
-	u32 line_len;
+	/* COM1 as the guest sees it: its output as lines (hv/vconsole.c)
+	 * and the UART registers (hv/exit.c uart_io). */
+	struct vconsole con;
 	u8 uart_lcr, uart_ier, uart_mcr, uart_scr;
 	struct pc_devices dev;		/* PIT, RTC, i8042, PCI: hv/dev/ */
 };

@@ -383,10 +383,12 @@ TEST(config_vm_unknown_option)
 {
 	CHECK_EQ(parse("vm=a,cpus=2"), -1);
 	CHECK_STR(err, "vm0: unknown option 'cpus=2' (known: mem=SIZE, "
-		       "args=\"...\", expect=N|stopped, share_group=N, shares=N)");
+		       "args=\"...\", expect=N|stopped, share_group=N, shares=N, "
+		       "runtime=S, expect_console=\"RE\", forbid_console=\"RE\")");
 	CHECK_EQ(parse("vm=a vm=b,memory=1M"), -1);
 	CHECK_STR(err, "vm1: unknown option 'memory=1M' (known: mem=SIZE, "
-		       "args=\"...\", expect=N|stopped, share_group=N, shares=N)");
+		       "args=\"...\", expect=N|stopped, share_group=N, shares=N, "
+		       "runtime=S, expect_console=\"RE\", forbid_console=\"RE\")");
 	CHECK_EQ(parse("vm=a,Mem=1M"), -1);	/* case matters */
 	CHECK(strstr(err, "unknown option 'Mem=1M'") != NULL);
 	CHECK_EQ(parse("vm=a,"), -1);	/* trailing comma: empty option */
@@ -728,4 +730,100 @@ TEST(config_reclaim_keys)
 	CHECK_EQ(config_parse(&cfg, "idle_tax=5 idle_tax=6", err, sizeof(err)),
 		 -1);
 	CHECK_STR(err, "key 'idle_tax' given twice");
+}
+
+/* runtime=S: 1 to 86400 seconds of guest time, once per VM; default none. */
+TEST(config_vm_runtime)
+{
+	CHECK_EQ(parse("vm=a vm=b,runtime=30 vm=c,runtime=1 vm=d,runtime=86400"
+		       " vm=e,runtime=0x10"), 0);
+	CHECK_EQ(cfg.vms[0].runtime_s, 0);
+	CHECK_EQ(cfg.vms[1].runtime_s, 30);
+	CHECK_EQ(cfg.vms[2].runtime_s, 1);
+	CHECK_EQ(cfg.vms[3].runtime_s, 86400);
+	CHECK_EQ(cfg.vms[4].runtime_s, 16);
+	CHECK_EQ(parse("vm=a,runtime=0"), -1);
+	CHECK_STR(err, "vm0: bad runtime '0' (want 1-86400 seconds of guest "
+		       "time)");
+	CHECK_EQ(parse("vm=a vm=b,runtime=86401"), -1);
+	CHECK_STR(err, "vm1: bad runtime '86401' (want 1-86400 seconds of "
+		       "guest time)");
+	CHECK_EQ(parse("vm=a,runtime=30s"), -1);
+	CHECK_STR(err, "vm0: bad runtime '30s' (want 1-86400 seconds of guest "
+		       "time)");
+	CHECK_EQ(parse("vm=a,runtime=99999999999999999999999"), -1);
+	CHECK(strstr(err, "vm0: bad runtime '9999") != NULL);
+	CHECK_EQ(parse("vm=a,runtime=3,mem=4M,runtime=3"), -1);
+	CHECK_STR(err, "vm0: 'runtime' given twice");
+	CHECK_EQ(parse("vm=a,runtime="), -1);	/* empty: not the option */
+	CHECK(strstr(err, "vm0: unknown option 'runtime='") != NULL);
+}
+
+/* expect_console= and forbid_console=: compiled at parse time, quotes
+ * dropped, commas and blanks inside quotes kept, up to 4 of each. */
+TEST(config_vm_console_patterns)
+{
+	CHECK_EQ(parse("vm=a,expect_console=\"Errors: 0\",mem=8M,"
+		       "forbid_console=\"Errors: [1-9]\",expect_console="
+		       "\"Pass: +1,\",expect_console=^GUEST"), 0);
+	CHECK_EQ(cfg.vm_count, 1);
+	CHECK_EQ(cfg.vms[0].mem, 8 * MiB);
+	CHECK_EQ(cfg.vms[0].n_expect_console, 3);
+	CHECK_EQ(cfg.vms[0].n_forbid_console, 1);
+	CHECK_STR(cfg.vms[0].expect_console[0].src, "Errors: 0");
+	CHECK_STR(cfg.vms[0].expect_console[1].src, "Pass: +1,");
+	CHECK_STR(cfg.vms[0].expect_console[2].src, "^GUEST");
+	CHECK_STR(cfg.vms[0].forbid_console[0].src, "Errors: [1-9]");
+	CHECK(regex_match(&cfg.vms[0].expect_console[1], "x Pass:  1, y", 13));
+	CHECK(regex_match(&cfg.vms[0].forbid_console[0], "Errors: 3", 9));
+	CHECK(!regex_match(&cfg.vms[0].forbid_console[0], "Errors: 0", 9));
+	CHECK_EQ(cfg.vms[0].runtime_s, 0);
+
+	/* a second VM has its own, and none by default */
+	CHECK_EQ(parse("vm=a,forbid_console=x vm=b"), 0);
+	CHECK_EQ(cfg.vms[1].n_expect_console, 0);
+	CHECK_EQ(cfg.vms[1].n_forbid_console, 0);
+
+	/* a bad pattern names the VM, the key, the pattern and why */
+	CHECK_EQ(parse("vm=a vm=b,expect_console=\"[abc\""), -1);
+	CHECK_STR(err, "vm1: bad expect_console regex '[abc': unclosed [");
+	CHECK_EQ(parse("vm=a,forbid_console=\"(a*)*b\""), -1);
+	CHECK_STR(err, "vm0: bad forbid_console regex '(a*)*b': groups ( ) "
+		       "are not supported");
+	CHECK_EQ(parse("vm=a,expect_console=\"\""), -1);
+	CHECK_STR(err, "vm0: bad expect_console regex '': empty pattern");
+	CHECK_EQ(parse("vm=a,expect_console="), -1);
+	CHECK_STR(err, "vm0: bad expect_console regex '': empty pattern");
+	CHECK_EQ(parse("vm=a,forbid_console=*x"), -1);
+	CHECK_STR(err, "vm0: bad forbid_console regex '*x': '*', '+' or '?' "
+		       "with nothing to repeat");
+
+	/* at most 4 of each */
+	CHECK_EQ(parse("vm=a,expect_console=1,expect_console=2,"
+		       "expect_console=3,expect_console=4,forbid_console=5,"
+		       "forbid_console=6,forbid_console=7,forbid_console=8"), 0);
+	CHECK_EQ(cfg.vms[0].n_expect_console, 4);
+	CHECK_EQ(cfg.vms[0].n_forbid_console, 4);
+	CHECK_EQ(parse("vm=a,expect_console=1,expect_console=2,"
+		       "expect_console=3,expect_console=4,expect_console=5"), -1);
+	CHECK_STR(err, "vm0: more than 4 expect_console patterns");
+	CHECK_EQ(parse("vm=a,forbid_console=1,forbid_console=2,"
+		       "forbid_console=3,forbid_console=4,forbid_console=5"), -1);
+	CHECK_STR(err, "vm0: more than 4 forbid_console patterns");
+}
+
+/* The whole line through the lexer: a quoted pattern with blanks and
+ * commas is one value. */
+TEST(config_vm_console_quoted_on_the_line)
+{
+	CHECK_EQ(parse("slice=2000 vm=guest.elf,args=\"work=ticks ticks=5\","
+		       "runtime=3,expect_console=\"ticks: [0-9]+ ticks, by\" "
+		       "watchdog=5"), 0);
+	CHECK_EQ(cfg.vm_count, 1);
+	CHECK_STR(cfg.vms[0].args, "work=ticks ticks=5");
+	CHECK_EQ(cfg.vms[0].runtime_s, 3);
+	CHECK_STR(cfg.vms[0].expect_console[0].src, "ticks: [0-9]+ ticks, by");
+	CHECK_EQ(cfg.watchdog_s, 5);
+	CHECK_EQ(parse("vm=a,expect_console=\"open"), -1);
+	CHECK(strstr(err, "unterminated quote") != NULL);
 }

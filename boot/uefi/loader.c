@@ -156,13 +156,14 @@ static EFI_STATUS read_file(EFI_FILE_HANDLE dir, CHAR16 *path, bool pages,
 
 /*
  * hv.cfg -> one command line: line breaks become spaces, '#' comments and
- * surrounding blanks are dropped.
+ * surrounding blanks are dropped.  Inside double quotes (a guest's args=,
+ * a console pattern) '#' is a byte and blanks are kept as they are.
  */
 static EFI_STATUS load_cmdline(EFI_FILE_HANDLE root)
 {
 	char *text;
 	u64 size, o = 0;
-	bool comment = false;
+	bool comment = false, quoted = false;
 
 	EFI_STATUS st = read_file(root, CFG_PATH, false, (void **)&text, &size);
 	if (st == EFI_NOT_FOUND) {
@@ -174,13 +175,18 @@ static EFI_STATUS load_cmdline(EFI_FILE_HANDLE root)
 
 	for (u64 i = 0; i < size; i++) {
 		char c = text[i];
-		if (c == '#')
-			comment = true;
 		if (c == '\n' || c == '\r') {
 			comment = false;
 			c = ' ';
+		} else if (comment) {
+			continue;
+		} else if (c == '#' && !quoted) {
+			comment = true;
+			continue;
+		} else if (c == '"') {
+			quoted = !quoted;
 		}
-		if (comment || (c == ' ' && (o == 0 || bi->cmdline[o - 1] == ' ')))
+		if (c == ' ' && !quoted && (o == 0 || bi->cmdline[o - 1] == ' '))
 			continue;
 		if (c < ' ' && c != '\t')
 			return fail(EFI_LOAD_ERROR,
