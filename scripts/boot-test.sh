@@ -36,10 +36,18 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 jobs=2
-if [ "${1:-}" = -j ]; then
-	jobs=$2
-	shift 2
-fi
+case ${1:-} in
+-j) jobs=${2:-}; shift 2 ;;
+-j*) jobs=${1#-j}; shift ;;
+esac
+case $jobs in
+'' | *[!0-9]* | 0) echo "boot-test.sh: -j wants a number of jobs, not '$jobs'" >&2; exit 2 ;;
+esac
+for scn in "$@"; do
+	case $scn in
+	-*) echo "boot-test.sh: unknown option '$scn' (usage: boot-test.sh [-j N] SCENARIO.scn...)" >&2; exit 2 ;;
+	esac
+done
 [ $# -gt 0 ] || { echo "usage: boot-test.sh [-j N] SCENARIO.scn..." >&2; exit 2; }
 
 # Runs one scenario; writes its report to $dir/report and returns 0 on PASS.
@@ -221,23 +229,28 @@ report() {
 		fail=$((fail + 1))
 	fi
 }
+# Reports one finished scenario.  `wait -n -p` can come back without the
+# pid of one of ours (a signal, or a job bash reaped already): that is
+# not a scenario's end, so it is neither reported nor counted.
+reap_one() {
+	local done_pid=""
+	wait -n -p done_pid
+	[ -n "$done_pid" ] && [ -n "${pids[$done_pid]+x}" ] || return 0
+	report "${pids[$done_pid]}"
+	unset "pids[$done_pid]"
+	running=$((running - 1))
+}
 for scn in "$@"; do
 	name=$(basename "$scn" .scn)
-	if [ "$running" -ge "$jobs" ]; then
-		wait -n -p done_pid
-		report "${pids[$done_pid]}"
-		unset "pids[$done_pid]"
-		running=$((running - 1))
-	fi
+	while [ "$running" -ge "$jobs" ]; do
+		reap_one
+	done
 	run_one "$scn" > /dev/null 2>&1 &
 	pids[$!]=$name
 	running=$((running + 1))
 done
 while [ "$running" -gt 0 ]; do
-	wait -n -p done_pid
-	report "${pids[$done_pid]}"
-	unset "pids[$done_pid]"
-	running=$((running - 1))
+	reap_one
 done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
