@@ -27,7 +27,36 @@ static const char *const selftest_names[] = {
 	[SELFTEST_ENTRY_FAILURE] = "entry-failure",
 	[SELFTEST_BAD_CONTROL] = "bad-control",
 	[SELFTEST_HOST_NMI] = "host-nmi",
+	[SELFTEST_BITFLIP] = "bitflip",
 };
+
+/* selftest=bitflip:VM:MS (VM is a VM number; checked against the VMs
+ * declared once they all are, in run.c). */
+static int parse_bitflip(struct hv_config *cfg, const char *val, size_t len,
+			 char *err, size_t errlen)
+{
+	size_t i = 0, j;
+	u64 vm;
+
+	while (i < len && val[i] != ':')
+		i++;
+	j = i + 1;
+	while (j < len && val[j] != ':')
+		j++;
+	if (i >= len || j >= len || parse_u64(val + i + 1, j - i - 1, &vm) < 0 ||
+	    vm >= CONFIG_MAX_VMS ||
+	    parse_u64(val + j + 1, len - j - 1, &cfg->bitflip_ms) < 0 ||
+	    cfg->bitflip_ms > 86400000) {
+		fmt_snprintf(err, errlen,
+			     "selftest: bad '%.*s' (want bitflip:VM:MS, VM "
+			     "0-%d, MS 0-86400000)", (int)len, val,
+			     CONFIG_MAX_VMS - 1);
+		return -1;
+	}
+	cfg->selftest = SELFTEST_BITFLIP;
+	cfg->bitflip_vm = (unsigned)vm;
+	return 0;
+}
 
 const char *selftest_name(enum selftest t)
 {
@@ -38,6 +67,8 @@ const char *selftest_name(enum selftest t)
 static int parse_selftest(struct hv_config *cfg, const char *val, size_t len,
 			  char *err, size_t errlen)
 {
+	if (len >= 7 && token_is(val, 7, "bitflip"))
+		return parse_bitflip(cfg, val, len, err, errlen);
 	for (unsigned i = 0; i < ARRAY_SIZE(selftest_names); i++) {
 		if (token_is(val, len, selftest_names[i])) {
 			cfg->selftest = (enum selftest)i;
@@ -47,7 +78,7 @@ static int parse_selftest(struct hv_config *cfg, const char *val, size_t len,
 	fmt_snprintf(err, errlen,
 		     "selftest: unknown test '%.*s' (known: none null-read "
 		     "write-text exec-data stack-guard ud panic "
-		     "entry-failure bad-control host-nmi)",
+		     "entry-failure bad-control host-nmi bitflip:VM:MS)",
 		     (int)len, val);
 	return -1;
 }
@@ -474,6 +505,13 @@ int config_parse(struct hv_config *cfg, const char *cmdline, char *err,
 		seen[key - keys] = true;
 		if (key->parse(cfg, kv.val, kv.val_len, err, errlen) < 0)
 			return -1;
+	}
+	if (r == 0 && cfg->selftest == SELFTEST_BITFLIP &&
+	    cfg->bitflip_vm >= (unsigned)cfg->vm_count) {
+		fmt_snprintf(err, errlen, "selftest: bitflip names vm%u, but "
+			     "%d VM%s declared", cfg->bitflip_vm,
+			     cfg->vm_count, cfg->vm_count == 1 ? " is" : "s are");
+		return -1;
 	}
 	return r;
 }

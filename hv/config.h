@@ -45,7 +45,10 @@
  *   share_oracle=0|1  print the sharing oracle with every [stat] line too
  *                   (it is always printed at the end)
  *   selftest=NAME   deliberately break something at boot, to prove the
- *                   hypervisor catches it (see config.c for the names)
+ *                   hypervisor catches it (see config.c for the names);
+ *                   bitflip:VM:MS flips one bit of that VM's RAM after MS
+ *                   ms of its guest time, to prove a memory tester in it
+ *                   sees a lost byte
  *
  * Unknown keys, malformed values and duplicate single-use keys are errors
  * that name the key: a typo must never be silently ignored.
@@ -75,6 +78,8 @@ enum selftest {
 	SELFTEST_ENTRY_FAILURE,	/* vm0's guest state broken: entry fails */
 	SELFTEST_BAD_CONTROL,	/* vm0's controls broken: entry fails */
 	SELFTEST_HOST_NMI,	/* a host NMI in each VM's second slice */
+	SELFTEST_BITFLIP,	/* bitflip:VM:MS: one bit of VM's RAM flipped
+				   after MS ms of its guest time (hv/bitflip.c) */
 };
 
 /* How a VM is expected to end (a test scenario's verdict depends on it). */
@@ -106,6 +111,8 @@ struct vm_decl {
 
 struct hv_config {
 	enum selftest selftest;
+	unsigned bitflip_vm;	/* selftest=bitflip:VM:MS */
+	u64 bitflip_ms;
 	u64 pool_bytes;		/* 0: the sum of the VMs' RAM */
 	u64 slice_us;
 	u64 stat_interval_ms;

@@ -19,6 +19,7 @@
 #include "finish.h"
 #include "fmt.h"
 #include "guest_load.h"
+#include "bitflip.h"
 #include "hvmem.h"
 #include "string.h"
 #include "vintr.h"
@@ -690,6 +691,7 @@ static void run_loop(const struct hv_config *cfg)
 					  cfg->selftest == SELFTEST_HOST_NMI);
 				if (vm->wants_frame)	/* it has just blocked */
 					vm->blocked_since = rdtsc();
+				bitflip_maybe(vm, cfg);
 			}
 			/* The scanner's round and the policy's period:
 			 * between slices, at most one each per slice length

@@ -497,16 +497,45 @@ TEST(config_selftest_names)
 		CHECK_EQ(cfg.selftest, names[i].t);
 		CHECK_STR(selftest_name(names[i].t), names[i].name);
 	}
-	CHECK_STR(selftest_name((enum selftest)(SELFTEST_HOST_NMI + 1)), "?");
+	CHECK_STR(selftest_name(SELFTEST_BITFLIP), "bitflip");
+	CHECK_STR(selftest_name((enum selftest)(SELFTEST_BITFLIP + 1)), "?");
 	CHECK_STR(selftest_name((enum selftest)-1), "?");
 
 	CHECK_EQ(parse("selftest=boom"), -1);
 	CHECK_STR(err, "selftest: unknown test 'boom' (known: none null-read "
 		       "write-text exec-data stack-guard ud panic "
-		       "entry-failure bad-control host-nmi)");
+		       "entry-failure bad-control host-nmi bitflip:VM:MS)");
 	CHECK_EQ(parse("selftest=pani"), -1);	/* no prefix matching */
 	CHECK_EQ(parse("selftest=panic2"), -1);
 	CHECK_EQ(parse("selftest=UD"), -1);
+}
+
+/* selftest=bitflip:VM:MS names a declared VM and a guest time. */
+TEST(selftest_bitflip)
+{
+	CHECK_EQ(parse("vm=a vm=b selftest=bitflip:1:4500"), 0);
+	CHECK_EQ(cfg.selftest, SELFTEST_BITFLIP);
+	CHECK_EQ(cfg.bitflip_vm, 1);
+	CHECK_EQ(cfg.bitflip_ms, 4500);
+	CHECK_EQ(parse("selftest=bitflip:0:0 vm=a"), 0);	/* any order */
+	CHECK_EQ(cfg.bitflip_ms, 0);
+
+	CHECK_EQ(parse("vm=a selftest=bitflip:1:10"), -1);
+	CHECK_STR(err, "selftest: bitflip names vm1, but 1 VM is declared");
+	CHECK_EQ(parse("selftest=bitflip:0:10"), -1);
+	CHECK_STR(err, "selftest: bitflip names vm0, but 0 VMs are declared");
+	const char *bad[] = { "bitflip", "bitflip:", "bitflip:0", "bitflip:0:",
+			      "bitflip::5", "bitflip:8:5", "bitflip:x:5",
+			      "bitflip:0:5:6", "bitflip:0:86400001",
+			      "bitflip:0:-1" };
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		char line[64], want[160];
+		snprintf(line, sizeof(line), "vm=a selftest=%s", bad[i]);
+		CHECK_EQ(parse(line), -1);
+		snprintf(want, sizeof(want), "selftest: bad '%s' (want "
+			 "bitflip:VM:MS, VM 0-7, MS 0-86400000)", bad[i]);
+		CHECK_STR(err, want);
+	}
 }
 
 /* Unknown keys are named, with the list of known ones. */
