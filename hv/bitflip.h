@@ -10,4 +10,7 @@
 /* Between two slices of vm: flips the bit once its time has come. */
 void bitflip_maybe(struct vm *vm, const struct hv_config *cfg);
 
+/* At vm's end: what the flip did (or that it never came). */
+void bitflip_report(const struct vm *vm, const struct hv_config *cfg);
+
 #endif

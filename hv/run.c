@@ -670,6 +670,7 @@ static void run_loop(const struct hv_config *cfg)
 			if (vm->state != VM_RUNNING)
 				continue;
 			if (runtime_up(vm)) {
+				bitflip_report(vm, cfg);
 				vm_finish(vm, &decls[i]);
 				continue;
 			}
@@ -717,8 +718,10 @@ static void run_loop(const struct hv_config *cfg)
 					cfg->watchdog_s, (unsigned long long)
 					vm->vcpu.regs.rip, (unsigned long long)
 					vm->vcpu.regs.rflags);
-			if (vm->state != VM_RUNNING)
+			if (vm->state != VM_RUNNING) {
+				bitflip_report(vm, cfg);
 				vm_finish(vm, &decls[i]);
+			}
 			running += vm->state == VM_RUNNING;
 		}
 		/* All asleep (or waiting for memory beside sleepers): wait
