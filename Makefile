@@ -22,6 +22,10 @@ OBJCOPY ?= objcopy
 
 # The hypervisor's default command line and modules (make run, esp.img, ISO).
 HV_CFG ?= boot/hv.cfg
+# The ESP and the ISO hold $(HV_CFG): this file names the one they were
+# built with, so that `make run HV_CFG=other.cfg` rebuilds them.
+HV_CFG_NAME := $(BUILD)/hv-cfg.name
+$(shell mkdir -p $(BUILD) && (echo '$(HV_CFG)' | cmp -s - $(HV_CFG_NAME) || echo '$(HV_CFG)' > $(HV_CFG_NAME)))
 MODULES ?= $(BUILD)/guest.elf $(BUILD)/memtest.bin
 # Debian's memtest86+ package (scripts/deps.sh installs it), copied under a
 # name without '+' for the ESP and the hv command line.
@@ -61,7 +65,7 @@ UNIT_TESTS :=
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Itests -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -MMD -MP
 
-.PHONY: all deps help run run-bochs gdb test unit fuzz clean
+.PHONY: all deps help run run-bochs gdb test test-long unit fuzz clean
 
 # Installs missing Debian packages first (scripts/deps.sh; quick when
 # nothing is missing), so `make run` and `make test` are the whole setup on
@@ -89,6 +93,7 @@ help:
 	@echo "  make gdb        start QEMU halted with a GDB stub and attach GDB with hv.elf's symbols"
 	@echo "  make test       host unit tests, native guest tests, boot scenarios on QEMU and"
 	@echo "                  Bochs, and a scripted GDB session; ends with 'N passed, N failed'"
+	@echo "  make test-long  longer boot scenarios (tests/long): a whole memtest86+ pass, about 4 minutes"
 	@echo "  make unit       host unit tests only"
 	@echo "  make fuzz       the randomized model tests for 10^7 steps from a random, printed seed"
 	@echo "  make clean      remove build/"
@@ -154,10 +159,17 @@ $(MEMTEST_BIN):
 	@echo "$@ is missing: install Debian's memtest86+ package (scripts/deps.sh does)" >&2
 	@false
 
-$(BUILD)/esp.img: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(HV_CFG) $(MODULES) scripts/mkesp.sh
+# A bad bzImage for the loader's refusal scenario: memtest86+ with its
+# boot protocol version (the setup header's 0x206) set to 2.01.
+$(BUILD)/bzimage-old.bin: $(BUILD)/memtest.bin
+	cp $< $@.tmp
+	printf '\001\002' | dd of=$@.tmp bs=1 seek=$$((0x206)) conv=notrunc status=none
+	mv $@.tmp $@
+
+$(BUILD)/esp.img: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(HV_CFG) $(HV_CFG_NAME) $(MODULES) scripts/mkesp.sh
 	scripts/mkesp.sh $@ $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(HV_CFG) $(MODULES)
 
-$(BUILD)/memvisor.iso: $(BUILD)/hv.elf $(HV_CFG) $(MODULES) scripts/mkiso.sh scripts/cfg-to-cmdline.sh
+$(BUILD)/memvisor.iso: $(BUILD)/hv.elf $(HV_CFG) $(HV_CFG_NAME) $(MODULES) scripts/mkiso.sh scripts/cfg-to-cmdline.sh
 	scripts/mkiso.sh $@ $(BUILD)/hv.elf $(HV_CFG) $(MODULES)
 
 # --- host unit tests ---------------------------------------------------------
@@ -252,8 +264,13 @@ run-bochs: $(BUILD)/memvisor.iso
 gdb: $(BUILD)/esp.img $(BUILD)/hv.elf
 	scripts/gdb.sh $(BUILD)/esp.img $(BUILD)/hv.elf
 
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(BUILD)/bzimage-old.bin
 	scripts/test-all.sh
+
+# Longer runs than make test can afford (tests/long/*.scn): memtest86+'s
+# whole pass, bit-fade test included, on QEMU/SVM.
+test-long: all
+	scripts/boot-test.sh -j 2 tests/long/*.scn
 
 clean:
 	rm -rf $(BUILD)
