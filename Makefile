@@ -93,7 +93,7 @@ help:
 	@echo "  make gdb        start QEMU halted with a GDB stub and attach GDB with hv.elf's symbols"
 	@echo "  make test       host unit tests, native guest tests, boot scenarios on QEMU and"
 	@echo "                  Bochs, and a scripted GDB session; ends with 'N passed, N failed'"
-	@echo "  make test-long  longer boot scenarios (tests/long): a whole memtest86+ pass, about 4 minutes"
+	@echo "  make test-long  longer boot scenarios (tests/long): a whole memtest86+ pass, about 4 minutes of guest time"
 	@echo "  make unit       host unit tests only"
 	@echo "  make fuzz       the randomized model tests for 10^7 steps from a random, printed seed"
 	@echo "  make clean      remove build/"
