@@ -20,6 +20,7 @@
 #include "fmt.h"
 #include "guest_load.h"
 #include "bitflip.h"
+#include "dev/i8254.h"
 #include "hvmem.h"
 #include "string.h"
 #include "vintr.h"
@@ -219,6 +220,10 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 	       (unsigned long long)vm->stats.slices,
 	       (unsigned long long)vm->stats.preemptions,
 	       (unsigned long long)vm->stats.late_ticks);
+	if (vm->stats.pit_stretches)
+		hv_log("%s: %llu slices stretched to the end of a PIT counter 2 "
+		       "countdown (a TSC calibration)", vm->name,
+		       (unsigned long long)vm->stats.pit_stretches);
 	if (vm->stats.msr_refused > MSR_LOG_MAX)
 		hv_log("%s: %llu MSR accesses refused with #GP in all (the "
 		       "first %d shown)", vm->name,
@@ -470,10 +475,36 @@ static void print_stat(u64 t_ms)
  * the guest's own next virtual timer tick, whichever comes first: at the
  * tick the slice goes on, with the tick's interrupt injected (vintr.c).
  */
+/*
+ * A guest that calibrates its TSC against PIT counter 2 (memtest86+,
+ * Linux) counts TSC ticks until OUT2 goes high.  Preempted in between, it
+ * sees OUT2 only when it runs again, late by the other VMs' slices, and
+ * its clock comes out too fast (27% with one busy neighbour).  So a slice
+ * that ends while counter 2 counts down in mode 0 is stretched to the
+ * moment OUT2 rises, plus PIT_STRETCH_MARGIN_US for the guest to notice.
+ * A countdown is at most 65536 pulses (55 ms), and a slice is stretched
+ * only if the VM's previous one was not: a guest that reprograms the PIT
+ * forever gets at most one stretched slice in two, never the CPU.
+ */
+#define PIT_STRETCH_MARGIN_US 1000
+
+static bool stretch_for_pit(struct vm *vm, u64 *end, bool *stretched)
+{
+	u64 now = rdtsc(), rise = i8254_out2_rises_at(&vm->dev.pit, now);
+
+	if (*stretched || vm->stretched || !rise)
+		return false;
+	*end = rise + PIT_STRETCH_MARGIN_US * tsc_per_us;
+	*stretched = true;
+	vm->stats.pit_stretches++;
+	return true;
+}
+
 static void run_slice(struct vm *vm, u64 slice_us, bool host_nmi)
 {
 	struct vm_exit e;
 	u64 end = rdtsc() + slice_us * tsc_per_us;
+	bool stretched = false;
 
 	vm->stats.slices++;
 	vm->yielded = false;
@@ -497,7 +528,8 @@ static void run_slice(struct vm *vm, u64 slice_us, bool host_nmi)
 		    e.reason != EXIT_HOST_NMI)
 			vm->last_progress = rdtsc();
 		if (lapic_timer_fired()) {
-			if (rdtsc() < end) {	/* the guest's tick */
+			if (rdtsc() < end ||	/* the guest's tick */
+			    stretch_for_pit(vm, &end, &stretched)) {
 				lapic_timer_arm_until(vintr_slice_end(vm, end));
 				continue;
 			}
@@ -505,6 +537,7 @@ static void run_slice(struct vm *vm, u64 slice_us, bool host_nmi)
 			break;
 		}
 	}
+	vm->stretched = stretched;
 	/* A tick that fired as the slice ended (say during the exit that
 	 * yielded) belongs to no one: it must not cut the next slice short. */
 	if (lapic_timer_stop())

@@ -76,6 +76,8 @@ struct vm_stats {
 	u64 held;		/* rounds it was held (below low) */
 	u64 irq_injected;	/* virtual interrupts delivered (vintr.c) */
 	u64 hlt_sleeps;		/* HLTs that slept until a timer tick */
+	u64 pit_stretches;	/* slices stretched to a PIT countdown's end
+				   (hv/run.c run_slice()) */
 };
 
 struct vm {
@@ -97,6 +99,7 @@ struct vm {
 	u64 sleep_until;		/* HLT: not run before this TSC time
 					   (0: not asleep; hv/vintr.c) */
 	bool halted;			/* RIP is on that HLT */
+	bool stretched;			/* its last slice was stretched */
 	u8 halt_len;			/* its length */
 	u64 last_progress;		/* TSC of the last exit that was not
 					   just the timer (the watchdog) */

@@ -45,7 +45,7 @@ is_emulator() {
 }
 
 # case NAME SIGNAL COMMAND...: runs COMMAND in the background, waits (up to
-# 60 s) until an emulator runs below it and a few seconds more, sends
+# 60 s) until an emulator runs below it and a second more, sends
 # SIGNAL to the command's own PID only, and checks (up to 10 s) that the
 # command and every process below it have ended.
 kill_case() {
@@ -66,7 +66,7 @@ kill_case() {
 		failed=$((failed + 1))
 		return
 	fi
-	sleep 3
+	sleep 1
 	local all
 	all="$pid $(descendants "$pid" | tr '\n' ' ')"
 	kill "-$sig" "$pid"

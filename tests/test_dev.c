@@ -141,6 +141,37 @@ TEST(pit_memtest_calibration_sees_out2_at_50ms)
 	}
 }
 
+/* i8254_out2_rises_at(): the TSC time the scheduler stretches a slice
+ * to is the first at which OUT2 reads high, and only a mode-0 countdown
+ * with GATE2 high has one. */
+TEST(pit_out2_rise_time_for_the_scheduler)
+{
+	static const u64 rates[] = { KHZ_1GHZ, 2609000, 3701234 };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(rates); i++) {
+		setup_at(16 * MiB, rates[i]);
+		struct i8254 *pit = &vm.dev.pit;
+		CHECK_EQ(i8254_out2_rises_at(pit, T), 0);	/* not loaded */
+		outb(0x61, 0x01);
+		outb(0x43, 0xb0);
+		outb(0x42, PIT_TICKS_50MS & 0xff);
+		outb(0x42, PIT_TICKS_50MS >> 8);
+		T += 777;
+		u64 rise = i8254_out2_rises_at(pit, T);
+		CHECK(rise > T);
+		CHECK(!i8254_out(pit, 2, rise - 1));
+		CHECK(i8254_out(pit, 2, rise));
+		CHECK_EQ(i8254_out2_rises_at(pit, rise), 0);	/* risen */
+		outb(0x61, 0x00);				/* gate low */
+		CHECK_EQ(i8254_out2_rises_at(pit, T), 0);
+		outb(0x61, 0x01);
+		outb(0x43, 0xb6);		/* mode 3: no single rise */
+		outb(0x42, 0x00);
+		outb(0x42, 0x10);
+		CHECK_EQ(i8254_out2_rises_at(pit, T), 0);
+	}
+}
+
 TEST(pit_counter2_waits_while_gate2_is_low)
 {
 	setup();

@@ -165,6 +165,19 @@ bool i8254_out(struct i8254 *p, unsigned n, u64 now)
 	return out;
 }
 
+u64 i8254_out2_rises_at(const struct i8254 *p, u64 now)
+{
+	const struct i8254_counter *c = &p->c[2];
+	u64 hz = p->tsc_khz * 1000;
+
+	if (c->mode != 0 || !c->loaded || !c->running || !hz ||
+	    elapsed(p, c, now) >= c->n)
+		return 0;
+	/* elapsed() is done_ticks + floor((t - since) * PIT_HZ / hz): it
+	 * reaches n first at since + ceil((n - done_ticks) * hz / PIT_HZ). */
+	return c->since + ((c->n - c->done_ticks) * hz + PIT_HZ - 1) / PIT_HZ;
+}
+
 static void stop(struct i8254 *p, struct i8254_counter *c, u64 now)
 {
 	c->done_ticks = elapsed(p, c, now);

@@ -55,6 +55,10 @@ u8 i8254_nmi_sc_read(struct i8254 *p, u64 now);
 void i8254_nmi_sc_write(struct i8254 *p, u8 val, u64 now);
 /* Counter n's OUT pin at `now` (for tests and port 0x61 bit 5). */
 bool i8254_out(struct i8254 *p, unsigned n, u64 now);
+/* Counter 2 counting down in mode 0 with GATE2 high, its OUT still low
+ * (a TSC calibration under way): the TSC time at which OUT2 goes high;
+ * 0 otherwise. */
+u64 i8254_out2_rises_at(const struct i8254 *p, u64 now);
 /* PIT clock pulses in `tsc` TSC ticks at tsc_khz (exact, no overflow). */
 u64 i8254_ticks(u64 tsc, u64 tsc_khz);
 
