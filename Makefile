@@ -93,7 +93,7 @@ help:
 	@echo "  make gdb        start QEMU halted with a GDB stub and attach GDB with hv.elf's symbols"
 	@echo "  make test       host unit tests, native guest tests, boot scenarios on QEMU and"
 	@echo "                  Bochs, and a scripted GDB session; ends with 'N passed, N failed'"
-	@echo "  make test-long  longer boot scenarios (tests/long): a whole memtest86+ pass, about 4 minutes of guest time"
+	@echo "  make test-long  longer boot scenarios (tests/long): a whole memtest86+ pass and more, about 5 minutes"
 	@echo "  make unit       host unit tests only"
 	@echo "  make fuzz       the randomized model tests for 10^7 steps from a random, printed seed"
 	@echo "  make clean      remove build/"
@@ -272,7 +272,8 @@ test:
 	scripts/test-all.sh
 
 # Longer runs than make test can afford (tests/long/*.scn): memtest86+'s
-# whole pass, bit-fade test included, on QEMU/SVM.
+# whole pass, bit-fade test included, on QEMU/SVM, and the Bochs runs of
+# scenarios whose logic the vendor-neutral core owns.
 test-long: all
 	scripts/boot-test.sh -j 2 tests/long/*.scn
 

@@ -162,10 +162,9 @@ static u8 hours(const struct mc146818 *r, unsigned h)
 	return field(r, h12) | (h >= 12 ? HOURS_PM : 0);
 }
 
-static u8 reg_read(const struct mc146818 *r, u8 i, u64 now)
+/* The bytes that hold the time: computed at each read, never stored. */
+static bool clock_byte(u8 i)
 {
-	struct rtc_time t;
-
 	switch (i) {
 	case REG_SECONDS:
 	case REG_MINUTES:
@@ -175,19 +174,32 @@ static u8 reg_read(const struct mc146818 *r, u8 i, u64 now)
 	case REG_MONTH:
 	case REG_YEAR:
 	case CMOS_CENTURY:
-		t = now_time(r, now);
-		break;
-	case REG_A:
-		t = now_time(r, now);
-		return (r->ram[REG_A] & ~REG_A_UIP) |
-		       (t.uip && !(r->ram[REG_B] & REG_B_SET) ? REG_A_UIP : 0);
-	case REG_C:
-		return 0;	/* no interrupt flags: none is emulated */
-	case REG_D:
-		return REG_D_VRT;
+		return true;
 	default:
-		return r->ram[i];
+		return false;
 	}
+}
+
+static u8 reg_read(const struct mc146818 *r, u8 i, u64 now)
+{
+	struct rtc_time t;
+
+	if (!clock_byte(i)) {
+		switch (i) {
+		case REG_A:
+			t = now_time(r, now);
+			return (r->ram[REG_A] & ~REG_A_UIP) |
+			       (t.uip && !(r->ram[REG_B] & REG_B_SET) ? REG_A_UIP
+								      : 0);
+		case REG_C:
+			return 0;	/* no interrupt flags: none is emulated */
+		case REG_D:
+			return REG_D_VRT;
+		default:
+			return r->ram[i];
+		}
+	}
+	t = now_time(r, now);
 	switch (i) {
 	case REG_SECONDS: return field(r, t.sec);
 	case REG_MINUTES: return field(r, t.min);
@@ -215,18 +227,12 @@ void mc146818_write(struct mc146818 *r, u16 port, u8 val, u64 now)
 		r->nmi_disabled = val & 0x80;
 		return;
 	}
+	if (clock_byte(r->index))
+		return;	/* the clock is the hypervisor's */
 	switch (r->index) {
-	case REG_SECONDS:
-	case REG_MINUTES:
-	case REG_HOURS:
-	case REG_DAY_OF_WEEK:
-	case REG_DATE:
-	case REG_MONTH:
-	case REG_YEAR:
-	case CMOS_CENTURY:
 	case REG_C:
 	case REG_D:
-		break;	/* the clock is the hypervisor's; C and D read-only */
+		break;	/* read-only */
 	case REG_A:
 		r->ram[REG_A] = val & ~REG_A_UIP;
 		break;
