@@ -65,7 +65,7 @@ UNIT_TESTS :=
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Itests -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -MMD -MP
 
-.PHONY: all deps help run run-bochs gdb test test-long unit fuzz clean
+.PHONY: all deps help run run-bochs gdb test test-long bench unit fuzz clean
 
 # Installs missing Debian packages first (scripts/deps.sh; quick when
 # nothing is missing), so `make run` and `make test` are the whole setup on
@@ -94,6 +94,10 @@ help:
 	@echo "  make test       host unit tests, native guest tests, boot scenarios on QEMU and"
 	@echo "                  Bochs, and a scripted GDB session; ends with 'N passed, N failed'"
 	@echo "  make test-long  longer boot scenarios (tests/long): a whole memtest86+ pass and more, about 5 minutes"
+	@echo "  make bench      boot the benchmark scenarios (tests/bench) on build/bench/hv.elf, the"
+	@echo "                  instrumented build, under QEMU -icount and Bochs; print what each exit and"
+	@echo "                  memory operation costs in instructions against its limit; write"
+	@echo "                  build/bench/results.json and bench.png (about 10 minutes; BENCH=names)"
 	@echo "  make unit       host unit tests only"
 	@echo "  make fuzz       the randomized model tests for 10^7 steps from a random, printed seed"
 	@echo "  make clean      remove build/"
@@ -129,6 +133,35 @@ $(BUILD)/hv.elf: $(HV_OBJS) $(BUILD)/hv/ksyms.o linker.ld
 	@cmp -s <(nm -n $(BUILD)/hv.pass1.elf | grep ' [Tt] ') \
 		<(nm -n $@ | grep ' [Tt] ') || \
 		{ echo "error: function addresses moved between the two links of hv.elf"; rm -f $@; exit 1; }
+
+# The benchmark build (make bench): the same sources with -DMV_BENCH, which
+# compiles in the probes of hv/bench.h.  Only the files that include it
+# (directly: no header does) are compiled again; every other object, and
+# the assembly, is shared.
+BENCH_BUILD := $(BUILD)/bench
+BENCH_C_SRCS := $(sort $(shell grep -l '^\#include ".*bench\.h"' $(HV_C_SRCS)) hv/bench.c)
+BENCH_OBJS := $(BENCH_C_SRCS:%.c=$(BENCH_BUILD)/hv/%.o) \
+	$(patsubst %.c,$(BUILD)/hv/%.o,$(filter-out $(BENCH_C_SRCS),$(HV_C_SRCS))) \
+	$(HV_ASM_SRCS:%.asm=$(BUILD)/hv/%.o)
+
+$(BENCH_BUILD)/hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -DMV_BENCH -c $< -o $@
+
+$(BENCH_BUILD)/hv.pass1.elf: $(BENCH_OBJS) $(BUILD)/hv/ksyms0.o linker.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(BENCH_OBJS) $(BUILD)/hv/ksyms0.o
+
+$(BENCH_BUILD)/ksyms.asm: $(BENCH_BUILD)/hv.pass1.elf scripts/gen-ksyms.sh
+	scripts/gen-ksyms.sh $< > $@
+
+$(BENCH_BUILD)/ksyms.o: $(BENCH_BUILD)/ksyms.asm
+	$(NASM) $(NASMFLAGS) $< -o $@
+
+$(BENCH_BUILD)/hv.elf: $(BENCH_OBJS) $(BENCH_BUILD)/ksyms.o linker.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(BENCH_OBJS) $(BENCH_BUILD)/ksyms.o
+	@cmp -s <(nm -n $(BENCH_BUILD)/hv.pass1.elf | grep ' [Tt] ') \
+		<(nm -n $@ | grep ' [Tt] ') || \
+		{ echo "error: function addresses moved between the two links of $@"; rm -f $@; exit 1; }
 
 # --- the UEFI loader ---------------------------------------------------------
 
@@ -276,6 +309,12 @@ test:
 # scenarios whose logic the vendor-neutral core owns.
 test-long: all
 	scripts/boot-test.sh -j 2 tests/long/*.scn
+
+# The benchmarks (scripts/bench.sh): every scenario of tests/bench and the
+# guest alone, or only BENCH="name ...".
+BENCH ?=
+bench: all $(BENCH_BUILD)/hv.elf
+	scripts/bench.sh $(BENCH)
 
 clean:
 	rm -rf $(BUILD)

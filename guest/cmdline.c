@@ -59,6 +59,7 @@ static const struct key_spec keys[] = {
 	KEY("spill_keep", VAL_SIZE, spill_keep, 0, 16 * GIB),
 	KEY("grow", VAL_SIZE, grow_bytes, PAGE, 16 * GIB),
 	KEY("grow_step", VAL_SIZE, grow_step, PAGE, 16 * GIB),
+	KEY("exits", VAL_COUNT, exits, 1, 1000000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -70,6 +71,7 @@ static const char *const work_names[WORK_COUNT] = {
 	[WORK_VOLATILE] = "volatile", [WORK_ZERO] = "zero",
 	[WORK_VERIFY] = "verify", [WORK_TICKS] = "ticks",
 	[WORK_SPILL] = "spill",   [WORK_GROW] = "grow",
+	[WORK_EXITS] = "exits",
 };
 
 static const char *const hostile_names[HOSTILE_COUNT] = {
@@ -149,6 +151,7 @@ static void set_defaults(struct guest_config *cfg)
 		.spill_keep = 1 * MIB,
 		.grow_bytes = 16 * MIB,
 		.grow_step = 1 * MIB,
+		.exits = 1000,
 	};
 }
 

@@ -29,6 +29,7 @@ enum work_id {
 	WORK_TICKS,    /* wait ticks= timer ticks by HLT, compare the period */
 	WORK_SPILL,    /* writes, verifies, frees most of it (a cache dropped) */
 	WORK_GROW,     /* allocates in steps, verifying all so far each time */
+	WORK_EXITS,    /* exits= of each cheap kind: CPUID, I/O, MSR, hypercall */
 	WORK_COUNT
 };
 
@@ -114,6 +115,7 @@ struct guest_config {
 	uint64_t spill_keep;     /* spill_keep=: what spill keeps */
 	uint64_t grow_bytes;     /* grow=: written in steps */
 	uint64_t grow_step;      /* grow_step=: one step */
+	uint64_t exits;          /* exits=: of each kind, the exits workload */
 	char error[128]; /* set when cmdline_parse fails */
 };
 

@@ -158,6 +158,7 @@ int work_run(enum work_id w, struct work_ctx *c)
 	case WORK_TICKS: return work_ticks(c);
 	case WORK_SPILL: return work_spill(c);
 	case WORK_GROW: return work_grow(c);
+	case WORK_EXITS: return work_exits(c);
 	case WORK_COUNT: break;
 	}
 	return work_fail(c, STATUS_BAD_CMDLINE, "no such workload %d", (int)w);

@@ -75,6 +75,7 @@ int work_hostile_cr(struct work_ctx *c);
 int work_hostile_insn(struct work_ctx *c);
 int work_hostile_core(struct work_ctx *c); /* work_hostile_core.c */
 int work_ticks(struct work_ctx *c);		/* work_ticks.c */
+int work_exits(struct work_ctx *c);		/* work_exits.c */
 int work_hostile_apic(struct work_ctx *c);	/* work_hostile_apic.c */
 
 int work_balloon_touch(struct work_ctx *c); /* hostile=balloon-touch */

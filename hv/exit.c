@@ -9,6 +9,7 @@
  * line saying what happened and where.
  */
 #include "exit.h"
+#include "bench.h"
 #include "console.h"
 #include "fmt.h"
 #include "hypercall.h"
@@ -540,6 +541,7 @@ void exit_handle(struct vm *vm, struct vm_exit *e)
 	struct vcpu *v = &vm->vcpu;
 
 	vm->stats.exits[e->reason < EXIT_REASON_COUNT ? e->reason : 0]++;
+	bench_exit_reason(e->reason);
 	switch (e->reason) {
 	case EXIT_CPUID:
 		handle_cpuid(vm, e);

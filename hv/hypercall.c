@@ -15,6 +15,7 @@
  * those marks afterwards.
  */
 #include "hypercall.h"
+#include "bench.h"
 #include "exit.h"
 #include "vmmem.h"
 
@@ -66,6 +67,8 @@ static s64 balloon(struct vm *vm, u64 gpa, u64 count, bool inflate)
 	rc = copy_gfn_list(vm, gpa, count, !inflate);
 	if (rc < 0)
 		return rc;
+	bench_exit_is(inflate ? BENCH_BALLOON_INFLATE : BENCH_BALLOON_DEFLATE,
+		      count);
 	return (s64)balloon_apply(&vm->mem, gfns, count, inflate);
 }
 
@@ -105,7 +108,8 @@ void hypercall_handle(struct vm *vm)
 		return;
 	}
 	switch (r->rax) {
-	case HC_VERSION:
+	case HC_VERSION:	/* the bare exit of make bench */
+		bench_exit_is(BENCH_EXIT_BARE, 1);
 		rc = HYPERCALL_ABI_VERSION;
 		break;
 	case HC_BALLOON_INFLATE:

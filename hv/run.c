@@ -14,6 +14,7 @@
  * A VM that misbehaves is stopped alone (exit.c); the others go on.
  */
 #include "run.h"
+#include "bench.h"
 #include "console.h"
 #include "exit.h"
 #include "finish.h"
@@ -537,6 +538,7 @@ static void run_slice(struct vm *vm, u64 slice_us, bool host_nmi)
 			break;
 		}
 	}
+	bench_slice_ended();
 	vm->stretched = stretched;
 	/* A tick that fired as the slice ended (say during the exit that
 	 * yielded) belongs to no one: it must not cut the next slice short. */
@@ -641,6 +643,19 @@ static void reclaim_round(void)
 	}
 }
 
+/* The scanner's round; with share_oracle=1 the oracle judges the first
+ * two full passes as they end (make bench's sharing effectiveness). */
+static void scan_round(const struct hv_config *cfg)
+{
+	u64 before = guest_share.st.full_scans;
+
+	share_scan(&guest_share, cfg->share_scan);
+	u64 after = guest_share.st.full_scans;
+	if (cfg->share_oracle && after != before && after <= 2)
+		vmmem_print_oracle(after == 1 ? "after 1 full scan"
+					      : "after 2 full scans");
+}
+
 /*
  * A vCPU asleep in HLT until its next timer tick (vm->sleep_until, set by
  * hv/vintr.c) is not run before then: true while it sleeps, with *wake
@@ -731,7 +746,7 @@ static void run_loop(const struct hv_config *cfg)
 			 * between slices, at most one each per slice length
 			 * of time, however often guests yield. */
 			if (rdtsc() >= next_scan) {
-				share_scan(&guest_share, cfg->share_scan);
+				scan_round(cfg);
 				next_scan = rdtsc() + scan_tsc;
 			}
 			if (rdtsc() >= next_policy) {
@@ -759,8 +774,11 @@ static void run_loop(const struct hv_config *cfg)
 		}
 		/* All asleep (or waiting for memory beside sleepers): wait
 		 * for the first to wake. */
-		if (running && !ran && wake != ~0ull)
+		if (running && !ran && wake != ~0ull) {
+			u64 t0 = bench_now();
 			lapic_wait_until(wake);
+			bench_idle(bench_now() - t0);
+		}
 		u64 now = rdtsc() - start;
 		if (stat_tsc && now >= next_stat) {
 			print_stat(now / tsc_per_us / 1000);
@@ -771,6 +789,20 @@ static void run_loop(const struct hv_config *cfg)
 	} while (running);
 	if (stat_tsc)
 		print_stat((rdtsc() - start) / tsc_per_us / 1000);
+}
+
+/* make bench: what page work costs at the least, on two pages of our
+ * own (hv/bench.c). */
+static void measure_limits(void)
+{
+#ifdef MV_BENCH
+	u64 pa = hv_frames_alloc(2, 1);
+
+	if (!pa)
+		hv_fail("bench: no two frames to measure the limits on");
+	bench_limits(hv_ptr(pa), hv_ptr(pa + PAGE_SIZE), share_page_hash);
+	hv_frames_free(pa, 2);
+#endif
 }
 
 static u64 mib_of(u64 pages)
@@ -922,6 +954,7 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 	else
 		hv_log("share: off");
 
+	measure_limits();
 	u64 free_before = frames.st.free;
 	for (int i = 0; i < cfg->vm_count; i++) {
 		if (vm_create(&vms[i], i, &cfg->vms[i], boot, err,
@@ -1014,6 +1047,7 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 		       (unsigned long long)guest_swap.st.copies_stolen);
 	bool no_leak = frames.st.free == free_before &&
 		       guest_pool.st.free == guest_pool.nframes;
+	bench_report();
 	hv_log("pool: %llu of %llu frames free after teardown, high-water "
 	       "mark %llu; hypervisor frames: %llu free, %llu before the "
 	       "VMs%s", (unsigned long long)guest_pool.st.free,

@@ -29,6 +29,7 @@
  * frame reaches the pool again while a stale translation could reach it.
  */
 #include "gmem.h"
+#include "../hv/bench.h"
 #include "share.h"
 #include "swap.h"
 
@@ -109,8 +110,13 @@ static u64 take_frame(struct gmem *g, u64 gfn)
 {
 	u64 hpa = pool_alloc(g->pool, g->id, gfn);
 
-	if (!hpa && reclaim(g, 1))
-		hpa = pool_alloc(g->pool, g->id, gfn);
+	if (!hpa) {
+		u64 t0 = bench_now();
+		bool got = reclaim(g, 1);
+		bench_exit_reclaimed(bench_now() - t0);
+		if (got)
+			hpa = pool_alloc(g->pool, g->id, gfn);
+	}
 	return hpa;
 }
 
@@ -128,7 +134,9 @@ static u64 populate(struct gmem *g, u64 gfn, enum gmem_by by)
 
 	if (!hpa)
 		return 0;
+	u64 t0 = bench_now();
 	__builtin_memset(frame_ptr(g, hpa), 0, PAGE_SIZE);
+	bench_exit_zeroed(bench_now() - t0);
 	if (p2m_state(&g->p2m, gfn) == P2M_BALLOONED)
 		g->st.balloon_touched++;	/* guest ABI: comes back zero */
 	p2m_set(&g->p2m, gfn, P2M_PRIVATE, hpa);
@@ -178,6 +186,8 @@ static u64 cow_break(struct gmem *g, u64 gfn, bool walk, bool by_guest)
 		s->st.frames_shared--;
 		s->st.cow_in_place++;
 		hpa = old;
+		if (by_guest)
+			bench_exit_is(BENCH_SLAT_COW_LAST, 1);
 	} else {
 		hpa = take_frame(g, gfn);
 		if (!hpa)
@@ -190,6 +200,8 @@ static u64 cow_break(struct gmem *g, u64 gfn, bool walk, bool by_guest)
 		slat_unmap(&g->slat, gfn * PAGE_SIZE);
 		gmem_settle(g);
 		share_put(s, old);
+		if (by_guest)
+			bench_exit_is(BENCH_SLAT_COW, 1);
 	}
 	p2m_set(&g->p2m, gfn, P2M_PRIVATE, hpa);
 	note_resident(g);
@@ -280,8 +292,10 @@ enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
 		    (!(access & GMEM_WRITE) ||
 		     !pool_meta(g->pool, p2m_value(&g->p2m, gfn))->swapcopy))
 			return GMEM_BAD_FAULT;
-		if (!present && p2m_flag(&g->p2m, gfn, P2M_MAPPED))
+		if (!present && p2m_flag(&g->p2m, gfn, P2M_MAPPED)) {
 			g->st.rebuilds++;	/* dropped SLAT, kept data */
+			bench_exit_is(BENCH_SLAT_REBUILD, 1);
+		}
 		/* A write ends a clean copy, whether its read-only leaf was
 		 * there (a permission fault) or not (dropped, or never built
 		 * since the swap-in): mapped writable below, in one exit. */
@@ -295,6 +309,7 @@ enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
 			return GMEM_BAD_FAULT;	/* no leaf can exist */
 		if (!populate(g, gfn, GMEM_BY_GUEST))
 			return GMEM_NO_FRAME;
+		bench_exit_is(BENCH_SLAT_POPULATE, 1);
 		break;
 	case P2M_SHARED:
 		if (access & GMEM_WRITE) {
@@ -304,6 +319,7 @@ enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
 		}
 		if (present)
 			return GMEM_BAD_FAULT;	/* the leaf grants reads */
+		bench_exit_is(BENCH_SLAT_SHARED_READ, 1);
 		*answer = (struct gmem_answer){ p2m_value(&g->p2m, gfn),
 						SLAT_R | SLAT_X };
 		return GMEM_MAP;
@@ -312,6 +328,7 @@ enum gmem_verdict gmem_fault(struct gmem *g, u64 gfn, unsigned access,
 			return GMEM_BAD_FAULT;	/* no leaf can exist */
 		if (!swap_in(g, gfn, access & GMEM_WRITE))
 			return GMEM_NO_FRAME;
+		bench_exit_is(BENCH_SLAT_SWAP_IN, 1);
 		break;
 	default:
 		panic("gmem_fault: gfn 0x%llx in state %d",

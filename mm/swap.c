@@ -37,6 +37,7 @@
  */
 #include "swap.h"
 #include "gmem.h"
+#include "../hv/bench.h"
 
 #define SLOT_FREE (1ull << 63)
 #define BATCH 32
@@ -266,9 +267,11 @@ u64 swap_reclaim_from(struct swap *s, u64 need, u32 mask)
 	if (!swap_on(s))
 		return 0;
 	while (s->pool->st.free < need) {
+		u64 t0 = bench_now();
 		u64 got = clock_batch(s, need - s->pool->st.free, mask);
 		if (!got)
 			break;	/* nothing left to take */
+		bench_record(BENCH_SWAP_OUT, (bench_now() - t0) / got);
 		freed += got;
 	}
 	return freed;

@@ -14,6 +14,10 @@
 #   must_not=( 'regex' )   ... and that must not
 # optional:
 #   hv_elf=missing|bad-magic|segment-outside-ram|truncated  (UEFI path)
+#   hv_build=bench         boot build/bench/hv.elf, the instrumented
+#                          build of make bench (hv/bench.h)
+#   icount=1               QEMU with -icount shift=0: the TSC counts
+#                          instructions
 #   qemu_mem=512M  bochs_megs=256  qemu_args=(...)
 #   interleaved=(vm0 vm1)  these VMs ran side by side: each one's output
 #                          starts before the other's ends
@@ -60,6 +64,7 @@ run_one() {
 
 	local desc="" emulator=qemu cfg="" modules="guest.elf" timeout=60
 	local result=PASS hv_elf="" qemu_mem=512M bochs_megs=256 loader_fails=0
+	local hv_build="" icount=0
 	local -a must=() must_not=() qemu_args=() interleaved=()
 	# shellcheck disable=SC1090
 	source "$scn"
@@ -80,6 +85,11 @@ run_one() {
 		mods+=("$build/$m")
 	done
 	local hv=$build/hv.elf
+	case $hv_build in
+	"") ;;
+	bench) hv=$build/bench/hv.elf ;;
+	*) fail "hv_build=$hv_build: not a build (bench)"; return 1 ;;
+	esac
 	case $hv_elf in
 	"") ;;
 	missing) hv=- ;;
@@ -96,7 +106,7 @@ run_one() {
 		"$top/scripts/mkesp.sh" "$dir/esp.img" "$build/BOOTX64.EFI" "$hv" \
 			"$dir/hv.cfg" "${mods[@]}" > "$dir/build.log" 2>&1 ||
 			{ fail "cannot build the ESP image"; return 1; }
-		MEM=$qemu_mem SERIAL=$dir/serial.log \
+		MEM=$qemu_mem SERIAL=$dir/serial.log ICOUNT=$icount \
 			"$top/scripts/run-qemu.sh" "$dir/esp.img" "${qemu_args[@]}" \
 			> "$dir/emulator.log" 2>&1 &
 	else

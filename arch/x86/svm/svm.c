@@ -38,6 +38,7 @@
 #include "../insn_decode.h"
 #include "../virt_insn.h"
 #include "../xstate.h"
+#include "../../../hv/bench.h"
 #include "../../../hv/console.h"
 #include "../../../hv/exit.h"
 #include "../../../hv/fmt.h"
@@ -648,7 +649,9 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		}
 
 		xstate_enter(v);
+		bench_entering();
 		svm_enter(sv->vmcb_pa, &v->regs, host_vmcb_pa);
+		bench_exit_returned();
 		xstate_exit(v);
 
 		guest_dregs_save(&sv->dregs, false);

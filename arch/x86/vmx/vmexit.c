@@ -44,6 +44,7 @@
 #include "../trap.h"
 #include "../virt_insn.h"
 #include "../xstate.h"
+#include "../../../hv/bench.h"
 #include "../../../hv/console.h"
 #include "../../../hv/finish.h"
 #include "../../../hv/vmmem.h"
@@ -590,7 +591,9 @@ void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		if (hw->host_nmi)
 			meet_host_nmi(v, hw);
 		xstate_enter(v);
+		bench_entering();
 		enum vmx_status st = vmx_enter(&v->regs, hw->launched);
+		bench_exit_returned();
 		xstate_exit(v);
 
 		*exit = (struct vm_exit){ .reason = EXIT_NONE };
