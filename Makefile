@@ -301,7 +301,7 @@ gdb: $(BUILD)/esp.img $(BUILD)/hv.elf
 # cores), then runs everything (scripts/test-all.sh).
 TEST_JOBS ?= 2
 test:
-	$(MAKE) -j$(TEST_JOBS) all $(UNIT_BINS) $(BUILD)/bzimage-old.bin
+	$(MAKE) -j$(TEST_JOBS) all $(UNIT_BINS) $(BUILD)/bzimage-old.bin $(BENCH_BUILD)/hv.elf
 	scripts/test-all.sh
 
 # Longer runs than make test can afford (tests/long/*.scn): memtest86+'s

@@ -9,7 +9,10 @@
 #   6. a scripted GDB session against QEMU
 #   7. docs/guest-abi.md's tables against the code and the scenarios
 #   8. no emulator outlives its script when the script is killed
-# (1 runs beside 2, 3 and 8, which come before 4: they use one core each.)
+#   9. the benchmark report on canned logs, and on the benchmark build's
+#      boot scenario (uefi-bench-smoke)
+# (1 runs beside 2, 3, 8 and 9's report test, which come before 4: they
+# use one core each.)
 # Every check prints one PASS:/FAIL: line; a section that dies without
 # saying why counts as a failure of its own.
 set -uo pipefail
@@ -43,6 +46,7 @@ unit_pid=$!
 section "memory plot of [stat] lines" scripts/plot-stats-test.sh
 section "guest natively under QEMU" scripts/guest-native-test.sh
 section "emulators end with their scripts" scripts/emulator-kill-test.sh
+section "benchmark report" scripts/bench-report-test.sh
 wait "$unit_pid"
 cat "$unit_out"
 rm -f "$unit_out"
@@ -50,6 +54,7 @@ section "boot scenarios" scripts/boot-test.sh -j 2 tests/boot/*.scn
 section "same output on SVM and VMX" scripts/compare-logs.sh vm-compare \
 	"$build/boot-tests/uefi-vm-compare/serial.txt" \
 	"$build/boot-tests/bochs-vm-compare/serial.txt"
+section "benchmark build" scripts/bench-smoke.sh
 section "GDB session" scripts/gdb-test.sh
 section "guest ABI tables" scripts/check-emulates.sh
 
