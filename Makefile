@@ -90,7 +90,9 @@ help:
 	@echo "                  keeps the serial log in build/run-serial.log and plots its [stat]"
 	@echo "                  lines into build/run-memory.png (scripts/plot-stats)"
 	@echo "  make run-bochs  boot the GRUB/multiboot2 ISO in Bochs (Intel VMX+EPT CPU model)"
-	@echo "  make gdb        start QEMU halted with a GDB stub and attach GDB with hv.elf's symbols"
+	@echo "  make gdb        start QEMU halted with a GDB stub and attach GDB with hv.elf's and the"
+	@echo "                  guest's symbols and the mv commands (docs/debugging.md;"
+	@echo "                  HV_CFG=boot/gdb-demo.cfg is its walkthrough's configuration)"
 	@echo "  make test       host unit tests, native guest tests, boot scenarios on QEMU and"
 	@echo "                  Bochs, and a scripted GDB session; ends with 'N passed, N failed'"
 	@echo "  make test-long  longer boot scenarios (tests/long): a whole memtest86+ pass and more, about 5 minutes"
@@ -294,8 +296,8 @@ run: $(BUILD)/esp.img
 run-bochs: $(BUILD)/memvisor.iso
 	scripts/run-bochs.sh $(BUILD)/memvisor.iso
 
-gdb: $(BUILD)/esp.img $(BUILD)/hv.elf
-	scripts/gdb.sh $(BUILD)/esp.img $(BUILD)/hv.elf
+gdb: $(BUILD)/esp.img $(BUILD)/hv.elf $(BUILD)/guest/guest64.elf
+	scripts/gdb.sh $(BUILD)/esp.img $(BUILD)/hv.elf $(BUILD)/guest/guest64.elf
 
 # make test builds with TEST_JOBS jobs (CI runs a plain `make test` on two
 # cores), then runs everything (scripts/test-all.sh).

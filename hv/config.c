@@ -334,6 +334,13 @@ static int parse_slat_drop(struct hv_config *cfg, const char *val,
 			    err, errlen);
 }
 
+static int parse_slat_trace(struct hv_config *cfg, const char *val,
+			    size_t len, char *err, size_t errlen)
+{
+	return parse_number("slat_trace", &cfg->slat_trace, 0, 1000000, val,
+			    len, err, errlen);
+}
+
 static int parse_swap(struct hv_config *cfg, const char *val, size_t len,
 		      char *err, size_t errlen)
 {
@@ -447,6 +454,7 @@ static const struct config_key keys[] = {
 	{ "stat_interval", false, parse_stat_interval },
 	{ "watchdog", false, parse_watchdog },
 	{ "slat_drop", false, parse_slat_drop },
+	{ "slat_trace", false, parse_slat_trace },
 	{ "swap", false, parse_swap },
 	{ "swap_low", false, parse_swap_low },
 	{ "mem_states", false, parse_mem_states },

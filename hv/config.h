@@ -25,6 +25,8 @@
  *   slat_drop=N     every N-th slice, drop part of the VM's SLAT tables (a
  *                   2 MiB subtree, every fourth time all of them); the
  *                   next violations rebuild them from the p2m (0: off)
+ *   slat_trace=N    log each VM's first N SLAT violations: the GPA, the
+ *                   access, what the p2m held and what was mapped (0: off)
  *   watchdog=S      stop a VM that made no exit but timer ticks for S
  *                   seconds (default 10; 0 turns it off)
  *   swap=SIZE       the swap RAM-disk (a multiple of 4K; default 0: no
@@ -118,6 +120,7 @@ struct hv_config {
 	u64 stat_interval_ms;
 	u64 watchdog_s;
 	u64 slat_drop;
+	u64 slat_trace;		/* violations logged per VM */
 	u64 swap_bytes;		/* 0: no swapping */
 	u64 swap_low, swap_high;	/* percent of the pool */
 	unsigned mem_states[4];	/* high, soft, hard, low: percent */

@@ -386,6 +386,54 @@ static const char *access_name(const struct vm_exit *e)
 	return e->slat.exec ? "exec" : e->slat.write ? "write" : "read";
 }
 
+/* What a p2m entry says, for a log line: "shared HPA 0x...", "swapped
+ * slot N", "unpopulated"... */
+static void p2m_entry_text(char *buf, size_t len, u64 entry)
+{
+	enum p2m_state s = (enum p2m_state)(entry & P2M_STATE_MASK);
+	u64 value = entry & P2M_VALUE_MASK;
+
+	if (s == P2M_PRIVATE || s == P2M_SHARED)
+		fmt_snprintf(buf, len, "%s HPA 0x%llx", p2m_state_name(s),
+			     (unsigned long long)value);
+	else if (s == P2M_SWAPPED)
+		fmt_snprintf(buf, len, "swapped slot %llu",
+			     (unsigned long long)(value / PAGE_SIZE));
+	else
+		fmt_snprintf(buf, len, "%s", p2m_state_name(s));
+}
+
+/*
+ * slat_trace=N: one line for each of a VM's first N SLAT violations:
+ * where, which access, what the p2m held before and what it holds now,
+ * and the leaf mapped (the GDB helpers' test checks its walks against
+ * these lines; docs/debugging.md uses them).
+ */
+static void trace_slat_violation(struct vm *vm, const struct vm_exit *e,
+				 u64 before, enum gmem_verdict v,
+				 const struct gmem_answer *a)
+{
+	u64 gfn = e->slat.gpa / PAGE_SIZE;
+	char was[48], now[48], leaf[48];
+
+	p2m_entry_text(was, sizeof(was), before);
+	p2m_entry_text(now, sizeof(now), vm->mem.p2m.entries[gfn]);
+	if (v == GMEM_MAP)
+		fmt_snprintf(leaf, sizeof(leaf), "leaf HPA 0x%llx %c%c%c",
+			     (unsigned long long)a->hpa,
+			     a->perms & SLAT_R ? 'R' : '-',
+			     a->perms & SLAT_W ? 'W' : '-',
+			     a->perms & SLAT_X ? 'X' : '-');
+	else
+		fmt_snprintf(leaf, sizeof(leaf), "%s",
+			     v == GMEM_NO_FRAME ? "no frame: waits for reclaim"
+						: "bad fault");
+	hv_log("%s slat: %s%s GPA 0x%llx at RIP 0x%llx: was %s, now %s, %s",
+	       vm->name, access_name(e), e->slat.walk ? " (page walk)" : "",
+	       (unsigned long long)e->slat.gpa,
+	       (unsigned long long)vm->vcpu.regs.rip, was, now, leaf);
+}
+
 /*
  * The guest touched a page its SLAT does not map (or maps without the
  * right): outside RAM it is stopped; inside, mm/gmem.c decides what backs
@@ -407,7 +455,15 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 			(unsigned long long)vm->vcpu.regs.rip);
 		return;
 	}
-	switch (gmem_fault(&vm->mem, gfn, access, e->slat.present, &a)) {
+	u64 before = vm->mem.p2m.entries[gfn];
+	enum gmem_verdict v = gmem_fault(&vm->mem, gfn, access,
+					 e->slat.present, &a);
+
+	if (vm->slat_trace_left) {
+		vm->slat_trace_left--;
+		trace_slat_violation(vm, e, before, v, &a);
+	}
+	switch (v) {
 	case GMEM_MAP:
 		if (gmem_map(&vm->mem, gfn, &a) < 0)
 			vm_stop(vm, "out of memory for %s tables at GPA 0x%llx",

@@ -42,6 +42,7 @@
 
 static struct vm vms[VM_MAX];
 static int vm_count;
+struct vm *volatile vm_on_cpu;
 
 /* The backends, in the order they are tried, each with the CPU extension
  * it runs on (as cpu_virt_extension() names it). */
@@ -113,6 +114,7 @@ static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 	memset(vm, 0, sizeof(*vm));
 	vm->id = id;
 	fmt_snprintf(vm->name, sizeof(vm->name), "vm%d", id);
+	fmt_snprintf(vm->image, sizeof(vm->image), "%s", d->module);
 	vm->mem_bytes = d->mem;
 	vm->npages = d->mem / PAGE_SIZE;
 	vm->share_group = d->share_group;
@@ -520,6 +522,7 @@ static void run_slice(struct vm *vm, u64 slice_us, bool host_nmi)
 	if (host_nmi && vm->stats.slices == 2)
 		backend->raise_host_nmi(&vm->vcpu);
 	lapic_timer_arm_until(vintr_slice_end(vm, end));
+	vm_on_cpu = vm;
 	while (vm->state == VM_RUNNING && !vm->yielded) {
 		gmem_settle(&vm->mem);	/* pay any TLB flush owed first */
 		vintr_before_entry(vm);
@@ -538,6 +541,7 @@ static void run_slice(struct vm *vm, u64 slice_us, bool host_nmi)
 			break;
 		}
 	}
+	vm_on_cpu = NULL;
 	bench_slice_ended();
 	vm->stretched = stretched;
 	/* A tick that fired as the slice ended (say during the exit that
@@ -960,6 +964,7 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 		if (vm_create(&vms[i], i, &cfg->vms[i], boot, err,
 			      sizeof(err)) < 0)
 			hv_fail("%s", err);
+		vms[i].slat_trace_left = cfg->slat_trace;
 		vm_count++;
 	}
 

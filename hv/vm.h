@@ -83,6 +83,8 @@ struct vm_stats {
 struct vm {
 	int id;
 	char name[VM_NAME_MAX];		/* "vm0" */
+	char image[32];			/* the module it boots (vm=NAME,...),
+					   for the GDB helpers' symbols */
 	u64 mem_bytes;
 	u64 npages;
 	unsigned share_group;		/* vm=...,share_group= */
@@ -106,6 +108,8 @@ struct vm {
 	u64 first_entry_tsc;		/* TSC at its first VM entry: guest
 					   time starts (0: not entered yet) */
 	u64 runtime_s;			/* vm=...,runtime= (0: none) */
+	u64 slat_trace_left;		/* SLAT violations still to be logged
+					   (slat_trace=) */
 	u64 runtime_end_tsc;		/* ... when it is used up (0: none) */
 	int exit_status;		/* from the exit port */
 	bool finished;			/* reported and torn down */
@@ -118,5 +122,12 @@ struct vm {
 	u8 uart_lcr, uart_ier, uart_mcr, uart_scr;
 	struct pc_devices dev;		/* PIT, RTC, i8042, PCI: hv/dev/ */
 };
+
+/*
+ * The VM whose slice is under way, or NULL between slices (hv/run.c).
+ * The GDB helpers (scripts/gdb/memvisor.py) read it to tell which VM the
+ * CPU was running when it stopped outside the hypervisor's code.
+ */
+extern struct vm *volatile vm_on_cpu;
 
 #endif

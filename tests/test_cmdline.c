@@ -542,11 +542,11 @@ TEST(selftest_bitflip)
 TEST(config_unknown_key)
 {
 	CHECK_EQ(parse("foo=1"), -1);
-	CHECK_STR(err, "unknown key 'foo' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'foo' (known: vm pool slice stat_interval watchdog slat_drop slat_trace swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
 	CHECK_EQ(parse("vm=a.elf VM=b.elf"), -1);
-	CHECK_STR(err, "unknown key 'VM' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'VM' (known: vm pool slice stat_interval watchdog slat_drop slat_trace swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
 	CHECK_EQ(parse("vms=a"), -1);
-	CHECK_STR(err, "unknown key 'vms' (known: vm pool slice stat_interval watchdog slat_drop swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'vms' (known: vm pool slice stat_interval watchdog slat_drop slat_trace swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
 
 	/* Truncated into a small buffer: terminated, nothing past errlen. */
 	char small[32];
@@ -621,6 +621,22 @@ TEST(config_vm_expect)
 	CHECK_EQ(config_parse(&cfg, "vm=a,expect=1,expect=2", err, sizeof(err)),
 		 -1);
 	CHECK_STR(err, "vm0: 'expect' given twice");
+}
+
+/* slat_trace=: off by default, a count, and a bad count named. */
+TEST(config_slat_trace)
+{
+	struct hv_config cfg;
+	char err[160];
+
+	CHECK_EQ(config_parse(&cfg, "vm=a", err, sizeof(err)), 0);
+	CHECK_EQ(cfg.slat_trace, 0);
+	CHECK_EQ(config_parse(&cfg, "slat_trace=40 vm=a", err, sizeof(err)), 0);
+	CHECK_EQ(cfg.slat_trace, 40);
+	CHECK_EQ(config_parse(&cfg, "slat_trace=-1", err, sizeof(err)), -1);
+	CHECK_STR(err, "slat_trace: '-1' is not a number from 0 to 1000000");
+	CHECK_EQ(config_parse(&cfg, "slat_trace=1 slat_trace=2 vm=a", err,
+			      sizeof(err)), -1);
 }
 
 /* Sharing's keys: defaults, values, and every bad value named with its
