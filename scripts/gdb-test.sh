@@ -74,6 +74,24 @@ extract() {
 	sed -nE "s/$1/\\1/p" "$2" | head -n 1
 }
 
+# --- offline: no target ----------------------------------------------
+# The records memvisor.py decodes by hand match hv.elf's debug information
+# (and a mismatch is caught), and a command without a target says so.
+gdb -batch -nx -ex "file $build/hv.elf" \
+	-ex "source $top/scripts/gdb/memvisor.py" \
+	-ex 'python check_layout(); print("layout: matches hv.elf")' \
+	-ex 'python LAYOUT["struct frame_meta"][2] = ("state", 47, 4)' \
+	-ex 'python
+try:
+    check_layout()
+except MvError as e:
+    print("layout changed: %s" % e)
+end' \
+	-ex 'mv vms' > "$dir/offline.log" 2>&1
+check offline:layout '^layout: matches hv\.elf$' "$dir/offline.log"
+check offline:layout-change-caught "^layout changed: hv\.elf's struct frame_meta\.state is at bit 48, size 4; memvisor\.py decodes bit 47, size 4: update it\$" "$dir/offline.log"
+check offline:no-target '^mv vms: not connected: target remote HOST:PORT first' "$dir/offline.log"
+
 # --- boot -------------------------------------------------------------
 session boot '# gdb test: default configuration' \
 	-ex 'hbreak hv_main' \

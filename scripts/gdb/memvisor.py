@@ -157,7 +157,48 @@ def hv_objfile():
     o = _objfile_with("hv_main")
     if o is None:
         raise MvError("hv.elf's symbols are not loaded (file build/hv.elf)")
+    if not getattr(o, "mv_layout_checked", False):
+        check_layout()
+        o.mv_layout_checked = True
     return o
+
+
+# What this file decodes by hand, as hv.elf's debug information describes
+# it: a change to the C side that is not made here too is caught at the
+# first command, not read as garbage.
+LAYOUT = {
+    "struct frame_meta": [("gfn", 0, 40), ("owner", 40, 8), ("state", 48, 4),
+                          ("hashed", 52, 1), ("scanned", 53, 1),
+                          ("walked", 54, 1), ("swapcopy", 55, 1),
+                          ("link", 96, 0)],
+}
+ENUMS = {
+    "enum p2m_state": ["P2M_" + n.upper() for n in P2M_STATES],
+    "enum frame_state": ["FRAME_" + n.upper() for n in FRAME_STATES],
+    "enum vm_state": ["VM_LOADING", "VM_RUNNING", "VM_DONE", "VM_STOPPED",
+                      "VM_RUNTIME_UP"],
+}
+
+
+def check_layout():
+    for name, want in LAYOUT.items():
+        t = gdb.parse_and_eval("(%s *)0" % name).type.target()
+        have = {f.name: (f.bitpos, f.bitsize) for f in t.fields()}
+        for field, pos, size in want:
+            if have.get(field) != (pos, size):
+                raise MvError("hv.elf's %s.%s is at bit %s, size %s; "
+                              "memvisor.py decodes bit %d, size %d: update "
+                              "it" % (name, field, *have.get(field, ("?", "?")),
+                                      pos, size))
+        if t.sizeof != 16:
+            raise MvError("hv.elf's %s is %d bytes; memvisor.py decodes 16"
+                          % (name, t.sizeof))
+    for name, want in ENUMS.items():
+        t = gdb.parse_and_eval("(%s)0" % name).type
+        have = [f.name for f in sorted(t.fields(), key=lambda f: f.enumval)]
+        if have[:len(want)] != want:
+            raise MvError("hv.elf's %s is %s; memvisor.py knows %s: update "
+                          "it" % (name, " ".join(have), " ".join(want)))
 
 
 def guest_objfile():
@@ -836,9 +877,12 @@ the SLAT has a leaf for it."""
             "?%d" % m["state"]
         print("HPA 0x%x: pool frame %d, %s" % (hpa, m["index"], state))
         if m["state"] == FRAME_PRIVATE:
-            print("  owner vm%d, gfn 0x%x; checksum 0x%x%s; flags:%s" % (
-                m["owner"] - 1, m["gfn"], m["refcount"],
-                " (its clean swap slot)" if m["swapcopy"] else "",
+            print("  owner vm%d, gfn 0x%x; %s; flags:%s" % (
+                m["owner"] - 1, m["gfn"],
+                "swap slot %d still holds its bytes (a clean copy)" %
+                m["refcount"] if m["swapcopy"] else
+                "checksum 0x%x%s" % (m["refcount"], "" if m["scanned"]
+                                     else " (not scanned)"),
                 "".join(" " + f for f in ("hashed", "scanned", "walked",
                                           "swapcopy") if m[f]) or " -"))
         elif m["state"] == FRAME_SHARED:
@@ -854,8 +898,8 @@ the SLAT has a leaf for it."""
             found = self.mappers(hpa, P2M_PRIVATE if m["state"] ==
                                  FRAME_PRIVATE else P2M_SHARED)
             want = 1 if m["state"] == FRAME_PRIVATE else m["refcount"]
-            print("  %d guest page%s map it; the record says %d (%s)" %
-                  (found, "" if found == 1 else "s", want,
+            print("  %d guest page%s it; the record says %d (%s)" %
+                  (found, " maps" if found == 1 else "s map", want,
                    "agrees" if found == want else "DIFFERS"))
 
     def mappers(self, hpa, state, limit=64):
