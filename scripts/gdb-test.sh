@@ -81,15 +81,19 @@ gdb -batch -nx -ex "file $build/hv.elf" \
 	-ex "source $top/scripts/gdb/memvisor.py" \
 	-ex 'python check_layout(); print("layout: matches hv.elf")' \
 	-ex 'python LAYOUT["struct frame_meta"][2] = ("state", 47, 4)' \
-	-ex 'python
-try:
-    check_layout()
-except MvError as e:
-    print("layout changed: %s" % e)
-end' \
+	-ex 'python exec("try:\n check_layout()\nexcept MvError as e:\n print(\"layout changed: %s\" % e)")' \
+	-ex 'python e = SlatFormat("EPT"); print("EPT leaf: %s %s" % (e.perms(0x925335), e.bits(0x925335, True)))' \
+	-ex 'python n = SlatFormat("NPT"); print("NPT leaf: %s %s" % (n.perms(0x8000000000925065), n.bits(0x8000000000925065, True)))' \
+	-ex 'python print("guest PDE: " + guest_flags(0x1930a7, False))' \
 	-ex 'mv vms' > "$dir/offline.log" 2>&1
 check offline:layout '^layout: matches hv\.elf$' "$dir/offline.log"
 check offline:layout-change-caught "^layout changed: hv\.elf's struct frame_meta\.state is at bit 48, size 4; memvisor\.py decodes bit 47, size 4: update it\$" "$dir/offline.log"
+# The entry decoders on entries as the backends build them (EPT: R+X,
+# write-back, accessed and dirty; NPT: read-only, no-execute, accessed and
+# dirty; a guest PDE with PS).
+check offline:ept-bits '^EPT leaf: R-X R X memtype=WB A D$' "$dir/offline.log"
+check offline:npt-bits '^NPT leaf: R-- P US A D NX$' "$dir/offline.log"
+check offline:guest-bits '^guest PDE: P RW US A PS$' "$dir/offline.log"
 check offline:no-target '^mv vms: not connected: target remote HOST:PORT first' "$dir/offline.log"
 
 # --- boot -------------------------------------------------------------
@@ -151,6 +155,7 @@ check mv:gwalk-matches-slat "^GPA ${gpa:-NONE} -> HPA ${now:-NONE} \\(RWX\\)\$" 
 check mv:gwalk-hpa-logged "^\\[hv\\] vm1 slat: [a-z]+ GPA ${gpa%???}[0-9a-f]{3} at RIP 0x[0-9a-f]+: was [^,]+, now private HPA ${now:-NONE}, leaf HPA ${now:-NONE} RWX\$" "$serial"
 check mv:gwalk-24-entries '^24 entries read for this translation: 4 guest entries \+ 20 NPT entries \(5 nested walks\)' "$log"
 check mv:gwalk-levels '^  PT +0x[0-9a-f]+ +0 +0x[0-9a-f]+ +P RW A D NX ' "$log"
+check mv:vms-on-cpu '^vm1 +running +guest +0x[0-9a-f]+ +0x[0-9a-f]+ +[0-9]+ +[0-9]+ +[1-9][0-9]* +[0-9]+  guest\.elf$' "$log"
 check mv:p2m-summary '^  swapped +[1-9][0-9]* +first gfns: ' "$log"
 check mv:p2m-shared '^vm1 gfn 0x[0-9a-f]+ \(GPA 0x[0-9a-f]+\): shared HPA 0x[0-9a-f]+ \(refcount [2-9][0-9]*\) .*; frame record: shared, group 0, hash 0x[0-9a-f]+ \(agrees\)$' "$log"
 check mv:frame-mappers '^  [2-9][0-9]* guest pages map it; the record says [0-9]+ \(agrees\)$' "$log"
@@ -188,9 +193,9 @@ for b in "${bad[@]}"; do
 		rc=1
 	fi
 done
-if grep -Eq 'Traceback|Python Exception|internal error' "$log"; then
+if grep -Eq 'Traceback|Python Exception|internal error' "$log" "$dir/offline.log"; then
 	echo "FAIL: gdb:mv:no-traceback"
-	grep -E -B2 -A5 'Traceback|Python Exception|internal error' "$log" | sed 's/^/  | /'
+	grep -E -B2 -A5 'Traceback|Python Exception|internal error' "$log" "$dir/offline.log" | sed 's/^/  | /'
 	rc=1
 else
 	echo "PASS: gdb:mv:no-traceback"
