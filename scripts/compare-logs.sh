@@ -6,7 +6,8 @@
 # ([hv] vmN ...) are compared in order, after normalizing:
 #   numbers -> N (decimal and hex), SVM+NPT/VMX+EPT -> BACKEND, NPT/EPT ->
 #   SLAT, VMMCALL/VMCALL -> HCALL, AuthenticAMD/GenuineIntel -> VENDOR,
-#   and the exit-table entries that only one vendor has (extint, timer) out.
+#   and the exit-table entries that only one vendor has (extint, timer) or
+#   that depend on when a timer interrupt meets the guest (intr-window) out.
 # VMs interleave differently on the two machines, so streams are per VM.
 # Prints one PASS:/FAIL: line; on failure, the diff.
 set -uo pipefail
@@ -16,7 +17,7 @@ normalize() {	# log, vm
 	grep -aE "^\[$2\] |^\[hv\] $2[ :]" "$1" |
 		sed -E -e 's/SVM\+NPT|VMX\+EPT/BACKEND/g' -e 's/\b(NPT|EPT)\b/SLAT/g' \
 			-e 's/\bVMM?CALL\b/HCALL/g' -e 's/AuthenticAMD|GenuineIntel/VENDOR/g' \
-			-e 's/, (extint|timer) [0-9]+//g' \
+			-e 's/, (extint|timer|intr-window) [0-9]+//g' \
 			-e 's/0x[0-9a-fA-F]+/0xN/g' -e 's/[0-9]+/N/g'
 }
 for f in "$a" "$b"; do

@@ -393,11 +393,7 @@ class Where:
 
     def __init__(self):
         self.pc = reg("pc")
-        hv = hv_objfile()
-        start = int(hv.lookup_global_symbol("_hv_start").value().address) \
-            if hv.lookup_global_symbol("_hv_start") else hv_addr("hv_main")
-        end = int(hv.lookup_global_symbol("_hv_end").value().address) \
-            if hv.lookup_global_symbol("_hv_end") else start
+        start, end = hv_addr("_hv_start"), hv_addr("_hv_end")  # linker.ld
         vm_pa = int(hv_sym("vm_on_cpu"))
         self.vm = None
         if vm_pa:
