@@ -223,6 +223,7 @@ UNIT_hv_SRCS := tests/test_fmt.c tests/test_memmap.c tests/test_elf_check.c \
 UNIT_TESTS += mm
 UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
 	tests/test_linux_boot.c tests/fake_vmmem.c mm/p2m.c mm/slat.c \
+	tests/test_gwalk.c mm/gwalk.c \
 	arch/x86/svm/npt.c \
 	arch/x86/vmx/ept_format.c hv/guest_load.c hv/linux_boot.c hv/fmt.c
 
@@ -243,7 +244,7 @@ UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_share.c tests/test_swap.c \
 	tests/stub_hv.c \
 	$(wildcard hv/dev/*.c) \
 	hv/exit.c hv/hypercall.c hv/vmmem.c hv/hvmem.c hv/fmt.c mm/gmem.c \
-	hv/vintr.c hv/vlapic.c hv/vconsole.c hv/regex.c \
+	mm/gwalk.c hv/vintr.c hv/vlapic.c hv/vconsole.c hv/regex.c \
 	arch/x86/vmx/ept_format.c \
 	mm/share.c mm/swap.c mm/ramdisk.c mm/slat.c mm/p2m.c mm/pool.c mm/frame.c \
 	mm/balloon.c mm/reclaim.c \

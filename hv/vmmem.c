@@ -8,6 +8,7 @@
  * own page tables for the exit handlers.
  */
 #include "vmmem.h"
+#include "../mm/gwalk.h"
 #include "console.h"
 #include "exit.h"
 #include "finish.h"
@@ -252,61 +253,31 @@ int vm_read_phys(struct vm *vm, u64 gpa, void *dst, u64 len)
 	return gmem_read(&vm->mem, gpa, dst, len);
 }
 
-/* Guest page-table entry bits (the guest's own tables, SDM Vol. 3A 4.5). */
-#define GPTE_P (1ull << 0)
-#define GPTE_RW (1ull << 1)
-#define GPTE_US (1ull << 2)
-#define GPTE_A (1ull << 5)
-#define GPTE_D (1ull << 6)
-#define GPTE_PS (1ull << 7)
-#define GPTE_ADDR 0x000ffffffffff000ull
-#define GCR0_WP (1ull << 16)
-#define GCR0_PG (1ull << 31)
-#define GEFER_LMA (1ull << 10)
-
-/* Sets the accessed (and, at the leaf of a write, dirty) bit the CPU
- * would have set in the entry at gpa; -1 if it cannot be written. */
-static int mark_entry(struct vm *vm, u64 gpa, u64 e, u64 bits)
+static int walk_read(void *ctx, u64 gpa, u64 *value)
 {
-	if ((e & bits) == bits)
-		return 0;
-	e |= bits;
-	return vm_write_phys(vm, gpa, &e, sizeof(e));
+	return vm_read_phys(ctx, gpa, value, sizeof(*value));
+}
+
+static int walk_write(void *ctx, u64 gpa, u64 value)
+{
+	return vm_write_phys(ctx, gpa, &value, sizeof(value));
 }
 
 int guest_virt_to_phys_access(struct vcpu *v, u64 va, unsigned access,
 			      u64 *gpa)
 {
-	u64 table = v->cr3 & GPTE_ADDR;
-	bool write = access & GVA_WRITE, user = access & GVA_USER;
-	/* A supervisor write ignores R/W only with CR0.WP = 0 (4.6.1). */
-	bool check_rw = write && (user || (v->cr0 & GCR0_WP));
+	const struct gwalk_regs r = { .cr0 = v->cr0, .cr3 = v->cr3,
+				      .cr4 = v->cr4, .efer = v->efer };
+	const struct gwalk_env env = { walk_read, walk_write, v->vm };
+	unsigned how = (access & GVA_WRITE ? PFERR_W : 0) |
+		       (access & GVA_USER ? PFERR_U : 0) |
+		       (access ? GWALK_SET_AD : 0);
+	struct gwalk w;
 
-	if (!(v->cr0 & GCR0_PG)) {
-		*gpa = va;
-		return 0;
-	}
-	if (!(v->efer & GEFER_LMA))
-		return -1;	/* 32-bit paging modes: not needed yet */
-	for (int level = 4; level >= 1; level--) {
-		unsigned shift = 12 + 9 * (level - 1);
-		u64 at = table + ((va >> shift) & 511) * 8, e;
-		if (vm_read_phys(v->vm, at, &e, sizeof(e)) < 0 ||
-		    !(e & GPTE_P) || (check_rw && !(e & GPTE_RW)) ||
-		    (user && !(e & GPTE_US)))
-			return -1;
-		bool leaf = level == 1 || (level <= 3 && (e & GPTE_PS));
-		if (access && mark_entry(v->vm, at, e,
-					 GPTE_A | (leaf && write ? GPTE_D : 0)) < 0)
-			return -1;
-		if (leaf) {
-			u64 page = 1ull << shift;
-			*gpa = (e & GPTE_ADDR & ~(page - 1)) | (va & (page - 1));
-			return 0;
-		}
-		table = e & GPTE_ADDR;
-	}
-	return -1;
+	if (gwalk(&r, va, how, &env, &w) != GWALK_OK)
+		return -1;
+	*gpa = w.gpa;
+	return 0;
 }
 
 int guest_virt_to_phys(struct vcpu *v, u64 va, u64 *gpa)
