@@ -240,6 +240,7 @@ UNIT_mm_SRCS := tests/test_p2m.c tests/test_slat.c tests/test_loader.c \
 # GMEM_STEPS and GMEM_SEED override its bounded default run.
 UNIT_TESTS += gmem
 UNIT_gmem_SRCS := tests/test_hypercall.c tests/test_share.c tests/test_swap.c \
+	tests/test_shadow.c mm/shadow.c \
 	tests/test_gmem.c tests/test_reclaim.c tests/test_dev.c \
 	tests/stub_hv.c \
 	$(wildcard hv/dev/*.c) \

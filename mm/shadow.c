@@ -1,0 +1,447 @@
+/*
+ * shadow.c - the shadow MMU (mm/shadow.h): shadow page tables built from
+ * the guest's tables and the p2m, kept true by write-protecting the
+ * guest's tables and by dropping every shadow when the p2m side changes.
+ */
+#include "shadow.h"
+
+/* Shadow entries are ordinary long-mode page-table entries: the CPU walks
+ * them.  Tables grant everything; the leaf alone carries the rights. */
+#define SPTE_P (1ull << 0)
+#define SPTE_RW (1ull << 1)
+#define SPTE_US (1ull << 2)
+#define SPTE_NX (1ull << 63)
+#define SPTE_ADDR 0x000ffffffffff000ull
+#define SPTE_TABLE (SPTE_P | SPTE_RW | SPTE_US)
+
+#define EFER_NXE (1ull << 11)
+#define CR0_PG (1ull << 31)
+#define CR0_WP (1ull << 16)
+
+/* --- the software format of a shadow VM's SLAT tree ---------------------- */
+
+#define VS_R (1ull << 0)
+#define VS_W (1ull << 1)
+#define VS_X (1ull << 2)
+
+static u64 vs_make_table(u64 hpa)
+{
+	return (hpa & SPTE_ADDR) | VS_R | VS_W | VS_X;
+}
+
+static u64 vs_make_leaf(u64 hpa, unsigned perms)
+{
+	return (hpa & SPTE_ADDR) | (perms & SLAT_R ? VS_R : 0) |
+	       (perms & SLAT_W ? VS_W : 0) | (perms & SLAT_X ? VS_X : 0);
+}
+
+static bool vs_present(u64 e)
+{
+	return e & (VS_R | VS_W | VS_X);
+}
+
+static u64 vs_address(u64 e)
+{
+	return e & SPTE_ADDR;
+}
+
+static unsigned vs_perms(u64 e)
+{
+	return (e & VS_R ? SLAT_R : 0) | (e & VS_W ? SLAT_W : 0) |
+	       (e & VS_X ? SLAT_X : 0);
+}
+
+const struct slat_format shadow_vslat_format = {
+	.name = "shadow",
+	.make_table = vs_make_table,
+	.make_leaf = vs_make_leaf,
+	.present = vs_present,
+	.address = vs_address,
+	.perms = vs_perms,
+	.accessed = 0,
+};
+
+/* --- shadow tables ------------------------------------------------------- */
+
+static u64 *table_at(struct shadow *s, u64 hpa)
+{
+	return s->env.ptr(s->env.ctx, hpa);
+}
+
+/* The leaf slot for va under root, creating tables if asked; NULL if one
+ * is missing (or cannot be allocated). */
+static u64 *leaf_slot(struct shadow *s, u64 root, u64 va, bool create)
+{
+	u64 table = root;
+
+	for (unsigned level = 4; level > 1; level--) {
+		u64 *e = &table_at(s, table)[(va >> (12 + 9 * (level - 1))) &
+					     511];
+		if (!(*e & SPTE_P)) {
+			if (!create)
+				return NULL;
+			u64 t = s->env.alloc_table(s->env.ctx);
+			if (!t)
+				return NULL;
+			*e = t | SPTE_TABLE;
+			s->tables++;
+			if (s->tables > s->st.tables_max)
+				s->st.tables_max = s->tables;
+		}
+		table = *e & SPTE_ADDR;
+	}
+	return &table_at(s, table)[(va >> 12) & 511];
+}
+
+/* Frees every table below the one at hpa (a table of `level`) and clears
+ * its entries. */
+static void empty_table(struct shadow *s, u64 hpa, unsigned level)
+{
+	u64 *t = table_at(s, hpa);
+
+	for (unsigned i = 0; i < 512; i++) {
+		if (level > 1 && (t[i] & SPTE_P)) {
+			empty_table(s, t[i] & SPTE_ADDR, level - 1);
+			s->env.free_table(s->env.ctx, t[i] & SPTE_ADDR);
+			s->tables--;
+		}
+		t[i] = 0;
+	}
+}
+
+int shadow_init(struct shadow *s, struct gmem *g, const struct slat_env *env,
+		u8 *flags)
+{
+	*s = (struct shadow){ .g = g, .env = *env, .gfn_flags = flags,
+			      .cur = -1 };
+	for (int i = 0; i < SHADOW_ROOTS; i++) {
+		s->root[i].hpa = env->alloc_table(env->ctx);
+		if (!s->root[i].hpa) {
+			shadow_destroy(s);
+			return -1;
+		}
+		s->tables++;
+	}
+	s->st.tables_max = s->tables;
+	return 0;
+}
+
+void shadow_destroy(struct shadow *s)
+{
+	for (int i = 0; i < SHADOW_ROOTS; i++) {
+		if (!s->root[i].hpa)
+			continue;
+		empty_table(s, s->root[i].hpa, 4);
+		s->env.free_table(s->env.ctx, s->root[i].hpa);
+		s->root[i].hpa = 0;
+		s->tables--;
+	}
+	s->cur = -1;
+}
+
+void shadow_flush_all(struct shadow *s)
+{
+	for (int i = 0; i < SHADOW_ROOTS; i++)
+		if (s->root[i].used)
+			empty_table(s, s->root[i].hpa, 4);
+	for (u64 gfn = 0; gfn < s->g->npages; gfn++)
+		s->gfn_flags[gfn] = 0;
+	s->st.flush_all++;
+	s->env.flush(s->env.ctx);
+}
+
+void shadow_hv_wrote(struct shadow *s, u64 gfn)
+{
+	if (gfn < s->g->npages && (s->gfn_flags[gfn] & SH_PT))
+		shadow_flush_all(s);
+}
+
+/* The paging registers that change what a walk means. */
+static bool same_mode(const struct gwalk_regs *a, const struct gwalk_regs *b)
+{
+	const u64 cr0 = CR0_PG | CR0_WP, efer = EFER_NXE | (1ull << 10);
+	return (a->cr0 & cr0) == (b->cr0 & cr0) && a->cr4 == b->cr4 &&
+	       (a->efer & efer) == (b->efer & efer);
+}
+
+u64 shadow_load(struct shadow *s, const struct gwalk_regs *regs)
+{
+	u64 key = regs->cr0 & CR0_PG ? regs->cr3 & GPTE_ADDR
+				      : SHADOW_PAGING_OFF;
+	int pick = -1;
+
+	for (int i = 0; i < SHADOW_ROOTS; i++)
+		if (s->root[i].used && s->root[i].cr3 == key)
+			pick = i;
+	if (pick >= 0) {
+		s->st.root_hits++;
+	} else {
+		/* An unused root, or the least recently loaded one. */
+		s->st.root_misses++;
+		pick = 0;
+		for (int i = 1; i < SHADOW_ROOTS; i++)
+			if (s->root[i].used < s->root[pick].used)
+				pick = i;
+		empty_table(s, s->root[pick].hpa, 4);
+		s->root[pick].cr3 = key;
+		s->root[pick].regs = *regs;
+	}
+	/* The same tables read under other rules are other translations. */
+	if (!same_mode(&s->root[pick].regs, regs)) {
+		empty_table(s, s->root[pick].hpa, 4);
+		s->root[pick].regs = *regs;
+	}
+	s->root[pick].used = ++s->clock;
+	s->cur = pick;
+	return s->root[pick].hpa;
+}
+
+void shadow_invlpg(struct shadow *s, u64 va)
+{
+	s->st.invlpg++;
+	if (s->cur < 0)
+		return;
+	u64 *e = leaf_slot(s, s->root[s->cur].hpa, va, false);
+	if (e && *e) {
+		*e = 0;
+		s->env.flush(s->env.ctx);
+	}
+}
+
+/* --- the fault ----------------------------------------------------------- */
+
+static int guest_read(void *ctx, u64 gpa, u64 *value)
+{
+	return gmem_read(ctx, gpa, value, sizeof(*value));
+}
+
+static int guest_write(void *ctx, u64 gpa, u64 value)
+{
+	return gmem_write(ctx, gpa, &value, sizeof(value), GMEM_BY_HV);
+}
+
+/*
+ * Marks every page the walk read a table from (SH_PT), after dropping all
+ * shadows if one of them is mapped writable (which leaves map it is not
+ * recorded) or if the access is a write to a marked page (the guest
+ * changes its own page table: nothing derived from it may outlive the
+ * write).  A walk whose tables include the page it writes (a page table
+ * mapping itself writable) cannot be shadowed this way.
+ */
+static enum shadow_verdict protect_walk(struct shadow *s,
+					const struct gwalk *w, u64 gfn,
+					bool write, const char **why)
+{
+	bool flush = write && (s->gfn_flags[gfn] & SH_PT);
+
+	if (flush)
+		s->st.pt_writes++;
+	for (unsigned i = 0; i < w->levels; i++) {
+		u64 t = w->table[i] / PAGE_SIZE;
+		if (write && t == gfn) {
+			*why = "the guest writes a page table through a mapping "
+			       "that page table itself provides";
+			return SHADOW_BAD;
+		}
+		if (!(s->gfn_flags[t] & SH_PT) &&
+		    (s->gfn_flags[t] & SH_WMAPPED))
+			flush = true;
+	}
+	if (flush)
+		shadow_flush_all(s);
+	for (unsigned i = 0; i < w->levels; i++)
+		s->gfn_flags[w->table[i] / PAGE_SIZE] |= SH_PT;
+	return SHADOW_FIXED;
+}
+
+/* The frame behind gfn for the access, composed with the p2m as a SLAT
+ * violation would be (mm/gmem.c decides; its SLAT tree records it). */
+static enum shadow_verdict back(struct shadow *s, u64 gfn, u32 access,
+				u64 *hpa, unsigned *perms, const char **why)
+{
+	struct gmem *g = s->g;
+	unsigned need = SLAT_R | (access & PFERR_W ? SLAT_W : 0) |
+			(access & PFERR_I ? SLAT_X : 0);
+	unsigned how = access & PFERR_W ? GMEM_WRITE :
+		       access & PFERR_I ? GMEM_EXEC : GMEM_READ;
+	struct gmem_answer a;
+	u64 e;
+	bool present = slat_lookup(&g->slat, gfn * PAGE_SIZE, &e);
+
+	if (present && (g->slat.fmt->perms(e) & need) == need) {
+		*hpa = g->slat.fmt->address(e);
+		*perms = g->slat.fmt->perms(e);
+		return SHADOW_FIXED;
+	}
+	switch (gmem_fault(g, gfn, how, present, &a)) {
+	case GMEM_MAP:
+		if (gmem_map(g, gfn, &a) < 0) {
+			*why = "out of memory for the p2m's tables";
+			return SHADOW_BAD;
+		}
+		*hpa = a.hpa;
+		*perms = a.perms;
+		return SHADOW_FIXED;
+	case GMEM_NO_FRAME:
+		return SHADOW_NO_FRAME;
+	case GMEM_BAD_FAULT:
+		break;
+	}
+	*why = "a permission fault the p2m cannot explain";
+	return SHADOW_BAD;
+}
+
+enum shadow_verdict shadow_fault(struct shadow *s, u64 va, u32 error_code,
+				 u32 *error, const char **why)
+{
+	const struct gwalk_env genv = { guest_read, guest_write, s->g };
+	u32 access = error_code & (PFERR_W | PFERR_U | PFERR_I);
+	struct gwalk w;
+	u64 hpa;
+	unsigned perms;
+
+	s->st.faults++;
+	if (s->cur < 0) {
+		*why = "a page fault with no shadow root loaded";
+		return SHADOW_BAD;
+	}
+	struct shadow_root *r = &s->root[s->cur];
+	if ((r->regs.cr0 & CR0_PG) && !(r->regs.cr0 & CR0_WP)) {
+		*why = "the guest cleared CR0.WP (not shadowed)";
+		return SHADOW_BAD;
+	}
+	switch (gwalk(&r->regs, va, access | GWALK_SET_AD, &genv, &w)) {
+	case GWALK_OK:
+		break;
+	case GWALK_FAULT:
+		s->st.reflected++;
+		*error = w.error;
+		return SHADOW_REFLECT;
+	case GWALK_BAD:
+		*why = w.why;
+		return SHADOW_BAD;
+	}
+	u64 gfn = w.gpa / PAGE_SIZE;
+	if (gfn >= s->g->npages) {
+		*why = "the guest's tables map a GPA beyond its RAM";
+		return SHADOW_BAD;
+	}
+	enum shadow_verdict v = back(s, gfn, access, &hpa, &perms, why);
+	if (v == SHADOW_NO_FRAME)
+		s->st.no_frame++;
+	if (v != SHADOW_FIXED)
+		return v;
+	bool write = access & PFERR_W;
+	v = protect_walk(s, &w, gfn, write, why);
+	if (v != SHADOW_FIXED)
+		return v;
+
+	bool dirty = write || !w.levels ||
+		     (w.entry[w.levels - 1] & GPTE_D);
+	if (write && w.levels && !(w.entry[w.levels - 1] & GPTE_D))
+		s->st.dirty_faults++;
+	bool writable = w.writable && (perms & SLAT_W) && dirty &&
+			!(s->gfn_flags[gfn] & SH_PT);
+	bool nx = (r->regs.efer & EFER_NXE) && !(w.exec && (perms & SLAT_X));
+	u64 *slot = leaf_slot(s, r->hpa, va, true);
+	if (!slot) {
+		*why = "out of memory for shadow tables";
+		return SHADOW_BAD;
+	}
+	u64 old = *slot;
+	*slot = (hpa & SPTE_ADDR) | SPTE_P | (writable ? SPTE_RW : 0) |
+		(w.user ? SPTE_US : 0) | (nx ? SPTE_NX : 0);
+	if (writable)
+		s->gfn_flags[gfn] |= SH_WMAPPED;
+	/* A leaf that was there granted less (that is why the CPU faulted),
+	 * or pointed elsewhere: the CPU may cache it. */
+	if (old & SPTE_P)
+		s->env.flush(s->env.ctx);
+	s->st.fixed++;
+	return SHADOW_FIXED;
+}
+
+/* --- the self-check ------------------------------------------------------ */
+
+struct check {
+	struct shadow *s;
+	const struct shadow_root *r;
+	gmem_report_fn *report;
+	void *ctx;
+	u64 bad, leaves;
+};
+
+static void check_leaf(struct check *c, u64 va, u64 e)
+{
+	struct shadow *s = c->s;
+	const struct gwalk_env genv = { guest_read, guest_write, s->g };
+	struct gwalk w;
+	u64 hpa = e & SPTE_ADDR;
+
+	c->leaves++;
+	if (gwalk(&c->r->regs, va, 0, &genv, &w) != GWALK_OK) {
+		c->report(c->ctx, "shadow leaf for GVA 0x%llx (HPA 0x%llx): the "
+			  "guest's tables do not map it (%s)",
+			  (unsigned long long)va, (unsigned long long)hpa,
+			  w.why);
+		c->bad++;
+		return;
+	}
+	u64 gfn = w.gpa / PAGE_SIZE;
+	enum p2m_state st = gfn < s->g->npages ?
+			    p2m_state(&s->g->p2m, gfn) : P2M_UNPOPULATED;
+	bool backed = (st == P2M_PRIVATE || st == P2M_SHARED) &&
+		      p2m_value(&s->g->p2m, gfn) == hpa;
+	bool rw = e & SPTE_RW, us = e & SPTE_US, x = !(e & SPTE_NX);
+	bool dirty = !w.levels || (w.entry[w.levels - 1] & GPTE_D);
+	const char *what =
+		!backed ? "maps a frame the p2m does not give that page" :
+		rw && !w.writable ? "is writable, the guest's entry is not" :
+		rw && st != P2M_PRIVATE ? "is writable to a shared frame" :
+		rw && (s->gfn_flags[gfn] & SH_PT) ?
+			"is writable to a guest page table" :
+		rw && !dirty ? "is writable before the guest's dirty flag" :
+		us && !w.user ? "is user, the guest's entry is supervisor" :
+		x && !w.exec && (c->r->regs.efer & EFER_NXE) ?
+			"is executable, the guest's entry is not" : NULL;
+	if (what) {
+		c->report(c->ctx, "shadow leaf for GVA 0x%llx -> HPA 0x%llx "
+			  "(GPA 0x%llx, p2m %s) %s",
+			  (unsigned long long)va, (unsigned long long)hpa,
+			  (unsigned long long)w.gpa, p2m_state_name(st), what);
+		c->bad++;
+	}
+}
+
+static void check_table(struct check *c, u64 hpa, unsigned level, u64 base)
+{
+	const u64 *t = table_at(c->s, hpa);
+
+	for (u64 i = 0; i < 512; i++) {
+		if (!(t[i] & SPTE_P))
+			continue;
+		u64 va = base | i << (12 + 9 * (level - 1));
+		if (level == 4 && (va >> 47))
+			va |= 0xffff000000000000ull;	/* canonical */
+		if (level > 1)
+			check_table(c, t[i] & SPTE_ADDR, level - 1, va);
+		else
+			check_leaf(c, va, t[i]);
+	}
+}
+
+u64 shadow_check(struct shadow *s, gmem_report_fn *report, void *ctx,
+		 u64 *leaves)
+{
+	struct check c = { .s = s, .report = report, .ctx = ctx };
+
+	for (int i = 0; i < SHADOW_ROOTS; i++) {
+		if (!s->root[i].used)
+			continue;
+		c.r = &s->root[i];
+		check_table(&c, s->root[i].hpa, 4, 0);
+	}
+	if (leaves)
+		*leaves = c.leaves;
+	return c.bad;
+}

@@ -1,0 +1,142 @@
+/*
+ * shadow.h - the shadow MMU: page tables that map a guest's virtual
+ * addresses straight to host frames, for a VM that runs without EPT/NPT
+ * (vm=...,paging=shadow; issue 17).  The CPU walks them as its ordinary
+ * page tables, loaded in the guest's place of CR3 (the articles' "三表合一":
+ * guest tables, p2m and host frames folded into one).
+ *
+ * How they are kept true:
+ *
+ *   - Built on demand, at #PF exits.  shadow_fault() walks the guest's own
+ *     tables (mm/gwalk.c, setting the guest's accessed and dirty flags as
+ *     the CPU would); a fault those tables explain goes back to the guest
+ *     (SHADOW_REFLECT, with the CPU's error code).  Otherwise the guest
+ *     page is composed with the p2m exactly as a SLAT violation would be
+ *     (mm/gmem.c: populated, swapped in, copied on write) and one 4 KiB
+ *     shadow leaf is installed with the rights of the guest's path and of
+ *     the p2m together.  A leaf for a page the guest has not dirtied yet is
+ *     read-only, so the first write comes back to set the dirty flag.
+ *
+ *   - The p2m stays the one truth.  The VM's gmem keeps its SLAT tree as
+ *     the record of what the p2m lets the guest reach (in a software format
+ *     whose leaves the CPU never sees: shadow_vslat_format), and every
+ *     mechanism (sharing, swapping, ballooning) changes guest memory
+ *     through it as for any VM.  When such a change owes a TLB flush
+ *     (mm/slat.h, "The TLB rule"), that flush is shadow_flush_all(): every
+ *     shadow entry goes, before the guest runs again and before a released
+ *     frame can be reused.  The whole-VM flush is the simple answer the
+ *     issue allows (a reverse map gfn -> shadow leaves is the other); it is
+ *     counted, to be measured against one.
+ *
+ *   - Guest page-table pages are write-protected: every page a walk read a
+ *     table from is marked SH_PT and never mapped writable by a shadow
+ *     leaf.  A write the guest's own tables allow to such a page is a
+ *     "page-table write": all shadows are dropped (nothing derived from the
+ *     old contents survives), the marks with them, and the write proceeds
+ *     through a writable leaf; the next walk through that table protects
+ *     it again, dropping the shadows once more if a writable leaf to it
+ *     exists (SH_WMAPPED).  So no shadow entry is ever derived from guest
+ *     table contents that have changed since.  INVLPG drops one leaf; a
+ *     CR3 load switches roots (SHADOW_ROOTS cached per VM).
+ *
+ * Limits, said here and checked at run time: 4-level long-mode guest
+ * tables or paging off (mm/gwalk.h), guest large pages shadowed as 4 KiB
+ * leaves, CR0.WP = 1 (the backend must keep the CPU's WP set under a guest
+ * that clears it), no PCIDs.
+ *
+ * Pure logic: tests/test_shadow.c drives it over a real gmem with the
+ * hypervisor's stand-ins (tests/stub_hv.c).
+ */
+#ifndef MM_SHADOW_H
+#define MM_SHADOW_H
+
+#include "gmem.h"
+#include "gwalk.h"
+
+#define SHADOW_ROOTS 4
+#define SHADOW_PAGING_OFF (~0ull)	/* the root of a guest with CR0.PG = 0 */
+
+/* Per guest page (shadow.gfn_flags). */
+#define SH_PT 0x1		/* read as a page table by a shadowed walk */
+#define SH_WMAPPED 0x2		/* some shadow leaf maps it writable */
+
+/* The software entry format of a shadow VM's SLAT tree: the NPT bits, but
+ * no accessed flag, since no CPU walks it (mm/slat.h: sampling in
+ * software). */
+extern const struct slat_format shadow_vslat_format;
+
+struct shadow_root {
+	u64 cr3;		/* guest CR3 (page base), SHADOW_PAGING_OFF,
+				   or 0: unused */
+	u64 hpa;		/* its top table (allocated with the shadow) */
+	struct gwalk_regs regs;	/* the guest's paging registers */
+	u64 used;		/* when it was last loaded */
+};
+
+struct shadow_stats {
+	u64 faults;		/* #PF exits handled */
+	u64 fixed;		/* ... answered with a shadow leaf */
+	u64 reflected;		/* ... the guest's own page faults */
+	u64 no_frame;		/* ... that found the pool empty */
+	u64 dirty_faults;	/* first writes to a clean page */
+	u64 pt_writes;		/* writes to write-protected guest tables */
+	u64 flush_all;		/* every shadow dropped */
+	u64 root_hits, root_misses;	/* CR3 loads */
+	u64 invlpg;
+	u64 tables_max;		/* most shadow table pages at once */
+};
+
+struct shadow {
+	struct gmem *g;
+	struct slat_env env;	/* table pages; flush = the guest's TLB */
+	u8 *gfn_flags;		/* g->npages bytes: SH_PT, SH_WMAPPED */
+	struct shadow_root root[SHADOW_ROOTS];
+	int cur;		/* the root loaded, or -1 */
+	u64 clock;
+	u64 tables;		/* shadow table pages, roots included */
+	struct shadow_stats st;
+};
+
+/* flags holds g->npages zeroed bytes.  0, or -1 if the root tables cannot
+ * be allocated. */
+int shadow_init(struct shadow *s, struct gmem *g, const struct slat_env *env,
+		u8 *flags);
+void shadow_destroy(struct shadow *s);
+
+/* The guest loaded CR3 or changed its paging mode: the root to run with
+ * (its host address, for the CPU's CR3), from the cache or new. */
+u64 shadow_load(struct shadow *s, const struct gwalk_regs *regs);
+
+enum shadow_verdict {
+	SHADOW_FIXED,		/* a leaf is there now: retry the access */
+	SHADOW_REFLECT,		/* inject #PF: error code in *error */
+	SHADOW_NO_FRAME,	/* the pool is empty: wait for reclaim, retry */
+	SHADOW_BAD,		/* stop the VM: why in *why */
+};
+
+/* A #PF exit at va with the CPU's error code, under the loaded root. */
+enum shadow_verdict shadow_fault(struct shadow *s, u64 va, u32 error_code,
+				 u32 *error, const char **why);
+
+/* INVLPG va: the loaded root's leaf for it goes. */
+void shadow_invlpg(struct shadow *s, u64 va);
+
+/* Drops every shadow entry of every root (the roots stay, empty) and the
+ * page marks, and flushes the guest's TLB. */
+void shadow_flush_all(struct shadow *s);
+
+/* A write by the hypervisor to guest page gfn (not through a shadow leaf):
+ * if the page is a guest page table, every shadow goes. */
+void shadow_hv_wrote(struct shadow *s, u64 gfn);
+
+/*
+ * The self-check: every shadow leaf of every root against the guest's
+ * tables and the p2m: the guest's walk of its address reaches the page
+ * the p2m backs with exactly that frame; it grants no right the guest's
+ * path does not; it is writable only for a private, dirty page that no
+ * walk reads as a table.  Reports each difference; returns the number.
+ */
+u64 shadow_check(struct shadow *s, gmem_report_fn *report, void *ctx,
+		 u64 *leaves);
+
+#endif

@@ -1,0 +1,398 @@
+/*
+ * test_shadow.c - mm/shadow.c, the shadow MMU, over a real VM's memory
+ * (hv/vmmem.c's vmmem_init with shadow_vslat_format, mm/gmem.c, the pool)
+ * on the hypervisor's host stand-ins (tests/stub_hv.c: physical address
+ * == pointer).  The guest's page tables are written into its RAM as the
+ * guest would write them; the "CPU" is the test, which looks at the
+ * shadow leaves the MMU installed.  Each step is followed by
+ * shadow_check(), the end-of-VM self-check, which must find nothing; one
+ * test breaks a leaf on purpose to show that it would.
+ */
+#include <string.h>
+
+#include "unit.h"
+#include "stub_hv.h"
+#include "../hv/hvmem.h"
+#include "../hv/vmmem.h"
+#include "../mm/shadow.h"
+
+#define CR0_PE (1ull << 0)
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_PAE (1ull << 5)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+#define SPTE_P (1ull << 0)
+#define SPTE_RW (1ull << 1)
+#define SPTE_US (1ull << 2)
+#define SPTE_NX (1ull << 63)
+#define SPTE_ADDR 0x000ffffffffff000ull
+#define RW_USER (GPTE_P | GPTE_RW | GPTE_US)
+
+static struct vm vm;
+static struct shadow sh;
+static u8 flags[512];
+static u64 guest_tlb_flushes;
+static unsigned reports;
+
+static u64 t_alloc(void *ctx)
+{
+	(void)ctx;
+	return hv_frame_alloc();
+}
+
+static void t_free(void *ctx, u64 hpa)
+{
+	(void)ctx;
+	hv_frames_free(hpa, 1);
+}
+
+static void *t_ptr(void *ctx, u64 hpa)
+{
+	(void)ctx;
+	return hv_ptr(hpa);
+}
+
+static void t_flush(void *ctx)
+{
+	(void)ctx;
+	guest_tlb_flushes++;
+}
+
+/* The VM's SLAT flush is the shadow MMU's whole flush (mm/shadow.h). */
+static void on_slat_flush(struct vm *v)
+{
+	(void)v;
+	shadow_flush_all(&sh);
+}
+
+static void report(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+	reports++;
+}
+
+static u64 frames_before;
+
+/* A 2 MiB VM whose shadow MMU is set up; the guest's tables: PML4 at GPA
+ * 0x1000, PDPT 0x2000, PD 0x3000, PT 0x4000 (covering 0x400000-0x5fffff). */
+static void setup(void)
+{
+	const struct slat_env env = { t_alloc, t_free, t_ptr, t_flush, NULL };
+
+	stub_phys_init(4 * MiB);
+	frames_before = frames.st.free;
+	CHECK_EQ(stub_vm_create(&vm, 0, 2 * MiB, &shadow_vslat_format), 0);
+	memset(flags, 0, sizeof(flags));
+	CHECK_EQ(shadow_init(&sh, &vm.mem, &env, flags), 0);
+	stub_on_flush = on_slat_flush;
+	guest_tlb_flushes = 0;
+	reports = 0;
+}
+
+static void gput(u64 gpa, u64 value)
+{
+	CHECK_EQ(vm_write_phys(&vm, gpa, &value, sizeof(value)), 0);
+}
+
+static u64 gget(u64 gpa)
+{
+	u64 v = 0;
+	CHECK_EQ(vm_read_phys(&vm, gpa, &v, sizeof(v)), 0);
+	return v;
+}
+
+static void build_tables(void)
+{
+	gput(0x1000, 0x2000 | RW_USER);
+	gput(0x2000, 0x3000 | RW_USER);
+	gput(0x3000 + 2 * 8, 0x4000 | RW_USER);		/* 0x400000 */
+	gput(0x4000 + 0 * 8, 0x10000 | RW_USER);	/* 0x400000 */
+	gput(0x4000 + 1 * 8, 0x11000 | GPTE_P | GPTE_RW);	/* supervisor */
+	gput(0x4000 + 2 * 8, 0x12000 | RW_USER | GPTE_NX);
+}
+
+static struct gwalk_regs long_mode(u64 cr3)
+{
+	return (struct gwalk_regs){ .cr0 = CR0_PE | CR0_PG | CR0_WP,
+				    .cr3 = cr3, .cr4 = CR4_PAE,
+				    .efer = EFER_LME | EFER_LMA | EFER_NXE };
+}
+
+/* The loaded root's leaf for va, or 0. */
+static u64 leaf(u64 va)
+{
+	u64 t = sh.root[sh.cur].hpa;
+	for (unsigned level = 4; level > 1; level--) {
+		u64 e = ((u64 *)hv_ptr(t))[(va >> (12 + 9 * (level - 1))) & 511];
+		if (!(e & SPTE_P))
+			return 0;
+		t = e & SPTE_ADDR;
+	}
+	return ((u64 *)hv_ptr(t))[(va >> 12) & 511];
+}
+
+static u64 frame_of(u64 gfn)
+{
+	return p2m_value(&vm.mem.p2m, gfn);
+}
+
+static void check_clean(void)
+{
+	u64 n;
+	CHECK_EQ(shadow_check(&sh, report, NULL, &n), 0);
+	CHECK_EQ(reports, 0);
+}
+
+static void teardown(void)
+{
+	shadow_destroy(&sh);
+	stub_on_flush = NULL;
+	vmmem_destroy(&vm);
+	CHECK_EQ(frames.st.free, frames_before);
+}
+
+#define FAULT(va, err) shadow_fault(&sh, (va), (err), &error, &why)
+
+TEST(shadow_paging_off_maps_gpa_one_to_one)
+{
+	struct gwalk_regs off = { .cr0 = CR0_PE };
+	u32 error;
+	const char *why;
+
+	setup();
+	shadow_load(&sh, &off);
+	gput(0x5000, 0x1234);	/* the loader wrote this page */
+	CHECK_EQ(FAULT(0x5008, 0), SHADOW_FIXED);
+	CHECK_EQ(leaf(0x5000) & SPTE_ADDR, frame_of(5));
+	CHECK(leaf(0x5000) & SPTE_RW);	/* private: writable */
+	/* A page never written: demand-zero, populated by this fault. */
+	CHECK_EQ(p2m_state(&vm.mem.p2m, 6), P2M_UNPOPULATED);
+	CHECK_EQ(FAULT(0x6000, 0), SHADOW_FIXED);
+	CHECK_EQ(p2m_state(&vm.mem.p2m, 6), P2M_PRIVATE);
+	CHECK_EQ(leaf(0x6000) & SPTE_ADDR, frame_of(6));
+	CHECK_EQ(*(u64 *)hv_ptr(frame_of(6)), 0);
+	/* The leaf is recorded in the p2m's SLAT tree as for any VM. */
+	u64 e;
+	CHECK(slat_lookup(&vm.mem.slat, 0x6000, &e));
+	check_clean();
+	teardown();
+}
+
+TEST(shadow_composes_guest_rights_and_sets_accessed_dirty)
+{
+	struct gwalk_regs r = long_mode(0x1000);
+	u32 error;
+	const char *why;
+
+	setup();
+	build_tables();
+	gput(0x10000, 0xabcd);
+	shadow_load(&sh, &r);
+	CHECK_EQ(FAULT(0x400010, PFERR_U), SHADOW_FIXED);
+	u64 l = leaf(0x400000);
+	CHECK_EQ(l & SPTE_ADDR, frame_of(0x10));
+	CHECK(l & SPTE_US);
+	CHECK(!(l & SPTE_RW));	/* not dirty yet: the first write comes back */
+	CHECK(!(l & SPTE_NX));
+	CHECK(gget(0x1000) & GPTE_A);
+	CHECK(gget(0x4000) & GPTE_A);
+	CHECK(!(gget(0x4000) & GPTE_D));
+	check_clean();
+	CHECK_EQ(FAULT(0x400010, PFERR_P | PFERR_W | PFERR_U), SHADOW_FIXED);
+	CHECK(gget(0x4000) & GPTE_D);
+	CHECK(leaf(0x400000) & SPTE_RW);
+	CHECK_EQ(sh.st.dirty_faults, 1);
+	/* Supervisor page: supervisor leaf; no-execute page: NX leaf. */
+	CHECK_EQ(FAULT(0x401000, PFERR_W), SHADOW_FIXED);
+	CHECK(!(leaf(0x401000) & SPTE_US));
+	CHECK_EQ(FAULT(0x402000, 0), SHADOW_FIXED);
+	CHECK(leaf(0x402000) & SPTE_NX);
+	check_clean();
+	CHECK_EQ(sh.st.fixed, 4);
+	teardown();
+}
+
+TEST(shadow_reflects_the_guests_own_faults)
+{
+	struct gwalk_regs r = long_mode(0x1000);
+	u32 error = 0;
+	const char *why;
+
+	setup();
+	build_tables();
+	shadow_load(&sh, &r);
+	CHECK_EQ(FAULT(0x403000, PFERR_W | PFERR_U), SHADOW_REFLECT);
+	CHECK_EQ(error, PFERR_W | PFERR_U);	/* not present */
+	CHECK_EQ(FAULT(0x401000, PFERR_U), SHADOW_REFLECT);
+	CHECK_EQ(error, PFERR_P | PFERR_U);	/* supervisor page */
+	CHECK_EQ(FAULT(0x402000, PFERR_I), SHADOW_REFLECT);
+	CHECK_EQ(error, PFERR_P | PFERR_I);	/* no-execute */
+	CHECK_EQ(sh.st.reflected, 3);
+	CHECK_EQ(leaf(0x403000), 0);
+	CHECK(!(gget(0x4000 + 8) & GPTE_A));	/* a denied access sets none */
+	check_clean();
+	teardown();
+}
+
+TEST(shadow_write_protects_guest_page_tables)
+{
+	struct gwalk_regs r = long_mode(0x1000);
+	u32 error;
+	const char *why;
+
+	setup();
+	build_tables();
+	/* A second PT (0x600000-0x7fffff) maps the first one at 0x600000. */
+	gput(0x3000 + 3 * 8, 0x5000 | RW_USER);
+	gput(0x5000, 0x4000 | RW_USER);
+	gput(0x10000, 1);
+	gput(0x11000, 2);
+	shadow_load(&sh, &r);
+	CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_FIXED);
+	CHECK(flags[4] & SH_PT);
+	/* The guest reads its PT through 0x600000: a read-only leaf, though
+	 * its entry allows writes. */
+	CHECK_EQ(FAULT(0x600000, 0), SHADOW_FIXED);
+	CHECK(!(leaf(0x600000) & SPTE_RW));
+	/* Its write there is a page-table write: every shadow goes, the
+	 * write gets a writable leaf. */
+	CHECK_EQ(FAULT(0x600000, PFERR_P | PFERR_W), SHADOW_FIXED);
+	CHECK_EQ(sh.st.pt_writes, 1);
+	CHECK(leaf(0x600000) & SPTE_RW);
+	CHECK_EQ(leaf(0x400000), 0);
+	check_clean();
+	/* The guest repoints 0x400000 through that writable mapping (its
+	 * store does not exit), then touches 0x400000: the walk reads the PT
+	 * again, which drops the writable leaf before the PT is marked. */
+	u64 *pt = hv_ptr(leaf(0x600000) & SPTE_ADDR);
+	pt[0] = 0x11000 | RW_USER;
+	u64 flushes = sh.st.flush_all;
+	CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_FIXED);
+	CHECK_EQ(sh.st.flush_all, flushes + 1);
+	CHECK_EQ(leaf(0x400000) & SPTE_ADDR, frame_of(0x11));
+	CHECK_EQ(leaf(0x600000), 0);
+	check_clean();
+	teardown();
+}
+
+TEST(shadow_roots_are_cached_per_cr3)
+{
+	struct gwalk_regs a = long_mode(0x1000), b = long_mode(0x6000);
+	u32 error;
+	const char *why;
+
+	setup();
+	build_tables();
+	gput(0x6000, 0x2000 | RW_USER);	/* a second PML4, same lower tables */
+	u64 ra = shadow_load(&sh, &a);
+	CHECK_EQ(FAULT(0x400000, 0), SHADOW_FIXED);
+	u64 rb = shadow_load(&sh, &b);
+	CHECK(ra != rb);
+	CHECK_EQ(leaf(0x400000), 0);
+	CHECK_EQ(FAULT(0x400000, 0), SHADOW_FIXED);
+	CHECK_EQ(shadow_load(&sh, &a), ra);
+	CHECK(leaf(0x400000) != 0);	/* kept while the other ran */
+	CHECK_EQ(sh.st.root_misses, 2);
+	CHECK_EQ(sh.st.root_hits, 1);
+	check_clean();
+	/* INVLPG drops the loaded root's leaf and flushes the TLB. */
+	u64 tlb = guest_tlb_flushes;
+	shadow_invlpg(&sh, 0x400000);
+	CHECK_EQ(leaf(0x400000), 0);
+	CHECK_EQ(guest_tlb_flushes, tlb + 1);
+	/* More address spaces than roots: the least recently loaded goes. */
+	for (u64 i = 0; i < SHADOW_ROOTS; i++) {
+		struct gwalk_regs c = long_mode(0x7000 + i * 0x1000);
+		shadow_load(&sh, &c);
+	}
+	CHECK_EQ(sh.st.root_misses, 2 + SHADOW_ROOTS);
+	teardown();
+}
+
+TEST(shadow_follows_p2m_changes)
+{
+	struct gwalk_regs r = long_mode(0x1000);
+	u32 error;
+	const char *why;
+
+	setup();
+	build_tables();
+	gput(0x10000, 7);
+	shadow_load(&sh, &r);
+	CHECK_EQ(FAULT(0x400000, PFERR_W | PFERR_U), SHADOW_FIXED);
+	CHECK(leaf(0x400000) != 0);
+	/* The balloon takes the page: its frame goes back to the pool only
+	 * after the flush, which drops every shadow first. */
+	gmem_release(&vm.mem, 0x10, P2M_BALLOONED);
+	CHECK(leaf(0x400000) != 0);	/* not yet: the flush is owed */
+	gmem_settle(&vm.mem);
+	CHECK_EQ(leaf(0x400000), 0);
+	check_clean();
+	/* The next touch gets a fresh zeroed frame. */
+	CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_FIXED);
+	CHECK_EQ(*(u64 *)hv_ptr(leaf(0x400000) & SPTE_ADDR), 0);
+	check_clean();
+	teardown();
+}
+
+TEST(shadow_bad_guest_tables_stop_only_the_vm)
+{
+	struct gwalk_regs r = long_mode(0x1000);
+	u32 error;
+	const char *why = NULL;
+
+	setup();
+	build_tables();
+	gput(0x4000 + 4 * 8, 0x7ff00000 | RW_USER);	/* beyond its RAM */
+	shadow_load(&sh, &r);
+	CHECK_EQ(FAULT(0x404000, 0), SHADOW_BAD);
+	CHECK_STR(why, "the guest's tables map a GPA beyond its RAM");
+	struct gwalk_regs out = long_mode(0x7ff000000ull);	/* CR3 outside */
+	shadow_load(&sh, &out);
+	CHECK_EQ(FAULT(0x400000, 0), SHADOW_BAD);
+	CHECK_STR(why, "a page table outside RAM");
+	/* The PT maps itself at 0x405000, and the guest writes it there. */
+	shadow_load(&sh, &r);
+	gput(0x4000 + 5 * 8, 0x4000 | RW_USER);
+	CHECK_EQ(FAULT(0x405000, PFERR_W), SHADOW_BAD);
+	CHECK_STR(why, "the guest writes a page table through a mapping that "
+		  "page table itself provides");
+	struct gwalk_regs nowp = r;
+	nowp.cr0 &= ~CR0_WP;
+	shadow_load(&sh, &nowp);
+	CHECK_EQ(FAULT(0x400000, 0), SHADOW_BAD);
+	CHECK_STR(why, "the guest cleared CR0.WP (not shadowed)");
+	teardown();
+}
+
+TEST(shadow_check_catches_a_bad_leaf)
+{
+	struct gwalk_regs r = long_mode(0x1000);
+	u32 error;
+	const char *why;
+	u64 n;
+
+	setup();
+	build_tables();
+	shadow_load(&sh, &r);
+	CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_FIXED);
+	CHECK_EQ(FAULT(0x401000, 0), SHADOW_FIXED);
+	check_clean();
+	u64 t = sh.root[sh.cur].hpa;
+	for (unsigned level = 4; level > 1; level--)
+		t = ((u64 *)hv_ptr(t))[(0x400000ull >> (12 + 9 * (level - 1))) &
+				       511] & SPTE_ADDR;
+	u64 *pt = hv_ptr(t);
+	pt[0] |= SPTE_RW;	/* before the guest's dirty flag */
+	pt[1] |= SPTE_US;	/* a supervisor page made user */
+	CHECK_EQ(shadow_check(&sh, report, NULL, &n), 2);
+	CHECK_EQ(n, 2);
+	pt[0] &= ~SPTE_RW;
+	pt[1] &= ~SPTE_US;
+	reports = 0;
+	check_clean();
+	teardown();
+}
