@@ -8,6 +8,8 @@
  * shadow_check(), the end-of-VM self-check, which must find nothing; one
  * test breaks a leaf on purpose to show that it would.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
@@ -394,5 +396,257 @@ TEST(shadow_check_catches_a_bad_leaf)
 	pt[1] &= ~SPTE_US;
 	reports = 0;
 	check_clean();
+	teardown();
+}
+
+/* --- a randomized model -------------------------------------------------- */
+
+/*
+ * The guest: two PML4s (GPA 0x1000, 0x2000) over one PDPT (0x3000); data
+ * at GVA 0x40000000 (PD 0x4000, four PTs 0x5000-0x8fff: 2048 pages, user);
+ * and a supervisor "physmap" at GVA 0x80000000 (PD 0x9000, PT 0xa000)
+ * mapping GPA 0-2 MiB writable, through which the guest edits its own
+ * tables.  Data pages are GPA 1-4 MiB.  The model keeps every byte of
+ * guest RAM as the guest would see it and its data PTEs; the "CPU" has a
+ * TLB (va -> frame, writable) that only the shadow MMU's flush empties, so
+ * a change the MMU forgets to flush is caught as wrong bytes.
+ */
+#define M_RAM (4 * MiB)
+#define M_DATA_VA 0x40000000ull
+#define M_DATA_PAGES 2048
+#define M_PHYS_VA 0x80000000ull
+#define M_TLB 64
+
+static u8 model[M_RAM];
+static struct { u64 va, hpa; bool rw; } tlb[M_TLB];
+static unsigned ntlb;
+static u64 rng = 88172645463325252ull;
+
+static u64 rnd(u64 n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng % n;
+}
+
+static void m_flush(void *ctx)
+{
+	(void)ctx;
+	ntlb = 0;
+	guest_tlb_flushes++;
+}
+
+static u64 shadow_leaf_of(u64 va)
+{
+	return leaf(va);	/* the CPU's walk of the loaded root */
+}
+
+/* One access by the CPU: 0 done, 1 a #PF the guest must handle. */
+static int cpu_access(u64 va, bool write, bool user, u64 *value)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		u64 hpa = 0;
+		bool ok = false, hit = false;
+		/* A TLB entry is used as it is, even to fault: the CPU need
+		 * not walk again (so a leaf given more rights needs a flush). */
+		for (unsigned i = 0; i < ntlb && !hit; i++)
+			if (tlb[i].va == (va & ~0xfffull)) {
+				hit = true;
+				ok = !write || tlb[i].rw;
+				hpa = tlb[i].hpa;
+			}
+		u64 l = hit ? SPTE_P : shadow_leaf_of(va);
+		if (!hit && (l & SPTE_P) && (!write || (l & SPTE_RW)) &&
+		    (!user || (l & SPTE_US))) {
+			hpa = l & SPTE_ADDR;
+			ok = true;
+			if (ntlb < M_TLB)
+				tlb[ntlb++] = (typeof(tlb[0])){ va & ~0xfffull, hpa,
+								l & SPTE_RW };
+		}
+		if (ok) {
+			u64 *p = hv_ptr(hpa + (va & 0xff8));
+			if (write)
+				*p = *value;
+			else
+				*value = *p;
+			return 0;
+		}
+		u32 error;
+		const char *why = "";
+		enum shadow_verdict v = shadow_fault(
+			&sh, va, (l & SPTE_P ? PFERR_P : 0) |
+				 (write ? PFERR_W : 0) | (user ? PFERR_U : 0),
+			&error, &why);
+		if (v == SHADOW_REFLECT)
+			return 1;
+		if (v != SHADOW_FIXED) {
+			printf("  shadow_fault(0x%llx): verdict %d: %s\n",
+			       (unsigned long long)va, v, why);
+			CHECK(0);
+			return -1;
+		}
+	}
+	printf("  no progress at 0x%llx\n", (unsigned long long)va);
+	CHECK(0);
+	return -1;
+}
+
+static u64 m_get(u64 gpa)
+{
+	u64 v;
+	memcpy(&v, model + gpa, 8);
+	return v;
+}
+
+static void m_put(u64 gpa, u64 v)
+{
+	memcpy(model + gpa, &v, 8);
+}
+
+/* The guest writes its own PTE for data page i, through its physmap. */
+static void guest_set_pte(u64 i, u64 pte)
+{
+	u64 gpa = 0x5000 + i * 8;
+	CHECK_EQ(cpu_access(M_PHYS_VA + gpa, true, false, &pte), 0);
+	m_put(gpa, pte);
+	shadow_invlpg(&sh, M_DATA_VA + i * PAGE_SIZE);
+}
+
+static void hv_write(u64 gpa, u64 v)
+{
+	gput(gpa, v);
+	m_put(gpa, v);
+	shadow_hv_wrote(&sh, gpa / PAGE_SIZE);
+}
+
+TEST(shadow_model)
+{
+	const struct slat_env env = { t_alloc, t_free, t_ptr, m_flush, NULL };
+	u64 steps = 20000;
+	const char *s = getenv("SHADOW_STEPS");
+	struct gwalk_regs ra = long_mode(0x1000), rb = long_mode(0x2000);
+	static u8 mflags[M_RAM / PAGE_SIZE];
+
+	if (s)
+		steps = strtoull(s, NULL, 0);
+	stub_phys_init(8 * MiB);
+	frames_before = frames.st.free;
+	CHECK_EQ(stub_vm_create(&vm, 0, M_RAM, &shadow_vslat_format), 0);
+	CHECK_EQ(shadow_init(&sh, &vm.mem, &env, mflags), 0);
+	stub_on_flush = on_slat_flush;
+	memset(model, 0, sizeof(model));
+	/* The tables, written as the loader would. */
+	hv_write(0x1000, 0x3000 | RW_USER);
+	hv_write(0x2000, 0x3000 | RW_USER);
+	hv_write(0x3000 + 1 * 8, 0x4000 | RW_USER);
+	hv_write(0x3000 + 2 * 8, 0x9000 | GPTE_P | GPTE_RW);
+	for (u64 i = 0; i < 4; i++)
+		hv_write(0x4000 + i * 8, (0x5000 + i * 0x1000) | RW_USER);
+	hv_write(0x9000, 0xa000 | GPTE_P | GPTE_RW);
+	for (u64 i = 0; i < 512; i++)
+		hv_write(0xa000 + i * 8, i * PAGE_SIZE | GPTE_P | GPTE_RW);
+	shadow_load(&sh, &ra);
+
+	u64 reads = 0, writes = 0, reflected = 0, checks = 0;
+	for (u64 step = 0; step < steps; step++) {
+		gmem_settle(&vm.mem);	/* before every "entry" */
+		u64 op = rnd(100), i = rnd(M_DATA_PAGES);
+		u64 va = M_DATA_VA + i * PAGE_SIZE + rnd(512) * 8;
+		u64 pte = m_get(0x5000 + i * 8);
+		if (op < 60) {		/* a data access */
+			bool write = rnd(2);
+			u64 v = write ? rng : 0, before;
+			/* Often a read first: then the write meets a read-only
+			 * leaf (and TLB entry) of a page not yet dirty. */
+			if (write && (pte & GPTE_P) && rnd(2))
+				CHECK_EQ(cpu_access(va, false, true, &before), 0);
+			int r = cpu_access(va, write, true, &v);
+			bool allowed = (pte & GPTE_P) && (!write || (pte & GPTE_RW));
+			CHECK_EQ(r, allowed ? 0 : 1);
+			if (r == 1) {	/* the guest's handler maps it */
+				reflected++;
+				u64 gpa = (256 + rnd(768)) * PAGE_SIZE;
+				guest_set_pte(i, gpa | RW_USER);
+				continue;
+			}
+			u64 gpa = (pte & GPTE_ADDR) + (va & 0xff8);
+			if (write) {
+				m_put(gpa, v);
+				writes++;
+			} else {
+				if (v != m_get(gpa)) {
+					printf("  read 0x%llx at GVA 0x%llx (GPA "
+					       "0x%llx), the guest wrote 0x%llx\n",
+					       (unsigned long long)v,
+					       (unsigned long long)va,
+					       (unsigned long long)gpa,
+					       (unsigned long long)m_get(gpa));
+					CHECK(0);
+					break;
+				}
+				reads++;
+			}
+		} else if (op < 75) {	/* the guest edits a PTE */
+			u64 gpa = (256 + rnd(768)) * PAGE_SIZE;
+			u64 kind = rnd(3);
+			guest_set_pte(i, kind == 0 ? 0 :
+				      kind == 1 ? gpa | RW_USER :
+				      (pte & GPTE_ADDR ? pte : gpa | GPTE_P | GPTE_US) ^
+					      GPTE_RW);
+		} else if (op < 83) {	/* another address space */
+			shadow_load(&sh, rnd(2) ? &ra : &rb);
+			ntlb = 0;	/* a CR3 load flushes the TLB (no PCIDs) */
+		} else if (op < 90) {	/* the balloon takes a data page */
+			u64 gfn = pte & GPTE_P ? (pte & GPTE_ADDR) / PAGE_SIZE
+					       : 256 + rnd(768);
+			u64 v = rng | 1;
+			/* A word written just before, so old bytes show. */
+			if ((pte & GPTE_P) && (pte & GPTE_RW))
+				CHECK_EQ(cpu_access(va, true, true, &v), 0);
+			gmem_release(&vm.mem, gfn, P2M_BALLOONED);
+			memset(model + gfn * PAGE_SIZE, 0, PAGE_SIZE);
+			/* ... and the guest looks at it at once (after the
+			 * entry's settle): zeros, never the old frame. */
+			gmem_settle(&vm.mem);
+			v = 1;
+			if ((pte & GPTE_P) &&
+			    cpu_access(va, false, true, &v) == 0) {
+				CHECK_EQ(v, 0);
+				reads++;
+			}
+		} else if (op < 97) {	/* the hypervisor writes guest RAM */
+			hv_write((256 + rnd(768)) * PAGE_SIZE + rnd(512) * 8, rng);
+		} else {		/* ... a page table, even */
+			u64 j = rnd(M_DATA_PAGES);
+			hv_write(0x5000 + j * 8, 0);
+		}
+		if (step % 1000 == 999) {
+			u64 n;
+			gmem_settle(&vm.mem);
+			CHECK_EQ(shadow_check(&sh, report, NULL, &n), 0);
+			CHECK_EQ(gmem_check(&vm.mem, report, NULL), 0);
+			checks++;
+		}
+	}
+	printf("  shadow model: %llu steps, %llu reads and %llu writes "
+	       "verified, %llu guest faults; MMU: %llu faults, %llu fixed, "
+	       "%llu reflected, %llu page-table writes, %llu dirty faults, "
+	       "%llu whole flushes, %llu roots hit / %llu missed, most tables "
+	       "%llu; %llu checks\n",
+	       (unsigned long long)steps, (unsigned long long)reads,
+	       (unsigned long long)writes, (unsigned long long)reflected,
+	       (unsigned long long)sh.st.faults, (unsigned long long)sh.st.fixed,
+	       (unsigned long long)sh.st.reflected,
+	       (unsigned long long)sh.st.pt_writes,
+	       (unsigned long long)sh.st.dirty_faults,
+	       (unsigned long long)sh.st.flush_all,
+	       (unsigned long long)sh.st.root_hits,
+	       (unsigned long long)sh.st.root_misses,
+	       (unsigned long long)sh.st.tables_max,
+	       (unsigned long long)checks);
+	CHECK(reads > steps / 10 && writes > steps / 10);
+	CHECK_EQ(reports, 0);
 	teardown();
 }
