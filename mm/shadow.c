@@ -68,13 +68,23 @@ static u64 *table_at(struct shadow *s, u64 hpa)
 	return s->env.ptr(s->env.ctx, hpa);
 }
 
-/* The leaf slot for va under root, creating tables if asked; NULL if one
- * is missing (or cannot be allocated). */
-static u64 *leaf_slot(struct shadow *s, u64 root, u64 va, bool create)
+/* The levels of a root's tree: a guest with paging off runs on a PAE
+ * identity tree (the CPU cannot be in long mode with paging off), whose
+ * top table is the 4-entry PDPT; every other root is 4-level. */
+static unsigned root_levels(const struct shadow_root *r)
 {
-	u64 table = root;
+	return r->cr3 == SHADOW_PAGING_OFF ? 3 : 4;
+}
 
-	for (unsigned level = 4; level > 1; level--) {
+/* The leaf slot for va under root r, creating tables if asked; NULL if one
+ * is missing (or cannot be allocated).  PAE's PDPTEs hold no rights (those
+ * bits are reserved there): present only. */
+static u64 *leaf_slot(struct shadow *s, const struct shadow_root *r, u64 va,
+		      bool create)
+{
+	u64 table = r->hpa;
+
+	for (unsigned level = root_levels(r); level > 1; level--) {
 		u64 *e = &table_at(s, table)[(va >> (12 + 9 * (level - 1))) &
 					     511];
 		if (!(*e & SPTE_P)) {
@@ -83,7 +93,8 @@ static u64 *leaf_slot(struct shadow *s, u64 root, u64 va, bool create)
 			u64 t = s->env.alloc_table(s->env.ctx);
 			if (!t)
 				return NULL;
-			*e = t | SPTE_TABLE;
+			bool pdpte = level == 3 && root_levels(r) == 3;
+			*e = t | (pdpte ? SPTE_P : SPTE_TABLE);
 			s->tables++;
 			if (s->tables > s->st.tables_max)
 				s->st.tables_max = s->tables;
@@ -131,7 +142,7 @@ void shadow_destroy(struct shadow *s)
 	for (int i = 0; i < SHADOW_ROOTS; i++) {
 		if (!s->root[i].hpa)
 			continue;
-		empty_table(s, s->root[i].hpa, 4);
+		empty_table(s, s->root[i].hpa, root_levels(&s->root[i]));
 		s->env.free_table(s->env.ctx, s->root[i].hpa);
 		s->root[i].hpa = 0;
 		s->tables--;
@@ -143,7 +154,8 @@ void shadow_flush_all(struct shadow *s)
 {
 	for (int i = 0; i < SHADOW_ROOTS; i++)
 		if (s->root[i].used)
-			empty_table(s, s->root[i].hpa, 4);
+			empty_table(s, s->root[i].hpa,
+				    root_levels(&s->root[i]));
 	for (u64 gfn = 0; gfn < s->g->npages; gfn++)
 		s->gfn_flags[gfn] = 0;
 	s->st.flush_all++;
@@ -182,13 +194,15 @@ u64 shadow_load(struct shadow *s, const struct gwalk_regs *regs)
 		for (int i = 1; i < SHADOW_ROOTS; i++)
 			if (s->root[i].used < s->root[pick].used)
 				pick = i;
-		empty_table(s, s->root[pick].hpa, 4);
+		empty_table(s, s->root[pick].hpa,
+			    root_levels(&s->root[pick]));
 		s->root[pick].cr3 = key;
 		s->root[pick].regs = *regs;
 	}
 	/* The same tables read under other rules are other translations. */
 	if (!same_mode(&s->root[pick].regs, regs)) {
-		empty_table(s, s->root[pick].hpa, 4);
+		empty_table(s, s->root[pick].hpa,
+			    root_levels(&s->root[pick]));
 		s->root[pick].regs = *regs;
 	}
 	s->root[pick].used = ++s->clock;
@@ -201,7 +215,7 @@ void shadow_invlpg(struct shadow *s, u64 va)
 	s->st.invlpg++;
 	if (s->cur < 0)
 		return;
-	u64 *e = leaf_slot(s, s->root[s->cur].hpa, va, false);
+	u64 *e = leaf_slot(s, &s->root[s->cur], va, false);
 	if (e && *e) {
 		*e = 0;
 		s->env.flush(s->env.ctx);
@@ -343,7 +357,7 @@ enum shadow_verdict shadow_fault(struct shadow *s, u64 va, u32 error_code,
 	bool writable = w.writable && (perms & SLAT_W) && dirty &&
 			!(s->gfn_flags[gfn] & SH_PT);
 	bool nx = (r->regs.efer & EFER_NXE) && !(w.exec && (perms & SLAT_X));
-	u64 *slot = leaf_slot(s, r->hpa, va, true);
+	u64 *slot = leaf_slot(s, r, va, true);
 	if (!slot) {
 		*why = "out of memory for shadow tables";
 		return SHADOW_BAD;
@@ -439,7 +453,7 @@ u64 shadow_check(struct shadow *s, gmem_report_fn *report, void *ctx,
 		if (!s->root[i].used)
 			continue;
 		c.r = &s->root[i];
-		check_table(&c, s->root[i].hpa, 4, 0);
+		check_table(&c, s->root[i].hpa, root_levels(&s->root[i]), 0);
 	}
 	if (leaves)
 		*leaves = c.leaves;

@@ -54,7 +54,10 @@
 #include "gwalk.h"
 
 #define SHADOW_ROOTS 4
-#define SHADOW_PAGING_OFF (~0ull)	/* the root of a guest with CR0.PG = 0 */
+/* The root of a guest with CR0.PG = 0: the identity GPA -> frame, as a
+ * 3-level PAE tree (the CPU runs the guest with PAE paging on; its top
+ * table is the 4-entry PDPT, whose entries hold no rights). */
+#define SHADOW_PAGING_OFF (~0ull)
 
 /* Per guest page (shadow.gfn_flags). */
 #define SH_PT 0x1		/* read as a page table by a shadowed walk */
@@ -104,7 +107,9 @@ int shadow_init(struct shadow *s, struct gmem *g, const struct slat_env *env,
 void shadow_destroy(struct shadow *s);
 
 /* The guest loaded CR3 or changed its paging mode: the root to run with
- * (its host address, for the CPU's CR3), from the cache or new. */
+ * (its host address, for the CPU's CR3), from the cache or new.  With the
+ * guest's paging off it is a PAE PDPT: the CPU then needs it below 4 GiB
+ * (the backend's table allocator must give such pages). */
 u64 shadow_load(struct shadow *s, const struct gwalk_regs *regs);
 
 enum shadow_verdict {

@@ -123,11 +123,13 @@ static struct gwalk_regs long_mode(u64 cr3)
 				    .efer = EFER_LME | EFER_LMA | EFER_NXE };
 }
 
-/* The loaded root's leaf for va, or 0. */
+/* The loaded root's leaf for va, or 0: the CPU's walk, PAE (3 levels)
+ * for a guest with paging off. */
 static u64 leaf(u64 va)
 {
 	u64 t = sh.root[sh.cur].hpa;
-	for (unsigned level = 4; level > 1; level--) {
+	unsigned top = sh.root[sh.cur].cr3 == SHADOW_PAGING_OFF ? 3 : 4;
+	for (unsigned level = top; level > 1; level--) {
 		u64 e = ((u64 *)hv_ptr(t))[(va >> (12 + 9 * (level - 1))) & 511];
 		if (!(e & SPTE_P))
 			return 0;
@@ -170,6 +172,12 @@ TEST(shadow_paging_off_maps_gpa_one_to_one)
 	CHECK_EQ(FAULT(0x5008, 0), SHADOW_FIXED);
 	CHECK_EQ(leaf(0x5000) & SPTE_ADDR, frame_of(5));
 	CHECK(leaf(0x5000) & SPTE_RW);	/* private: writable */
+	/* A PAE tree: PDPTE 0 present, no rights bits (reserved there); the
+	 * rest of the root empty. */
+	u64 *pdpt = hv_ptr(sh.root[sh.cur].hpa);
+	CHECK_EQ(pdpt[0] & ~SPTE_ADDR, SPTE_P);
+	CHECK_EQ(pdpt[1] | pdpt[2] | pdpt[3], 0);
+	CHECK_EQ(FAULT(0x40000000 + 0x7000, 0), SHADOW_BAD);	/* beyond RAM */
 	/* A page never written: demand-zero, populated by this fault. */
 	CHECK_EQ(p2m_state(&vm.mem.p2m, 6), P2M_UNPOPULATED);
 	CHECK_EQ(FAULT(0x6000, 0), SHADOW_FIXED);
@@ -305,12 +313,20 @@ TEST(shadow_roots_are_cached_per_cr3)
 	shadow_invlpg(&sh, 0x400000);
 	CHECK_EQ(leaf(0x400000), 0);
 	CHECK_EQ(guest_tlb_flushes, tlb + 1);
-	/* More address spaces than roots: the least recently loaded goes. */
+	/* A paging-off (PAE) root among them, with tables below it. */
+	struct gwalk_regs off = { .cr0 = CR0_PE };
+	shadow_load(&sh, &off);
+	CHECK_EQ(FAULT(0x9000, 0), SHADOW_FIXED);
+	check_clean();
+	/* More address spaces than roots: the least recently loaded go, the
+	 * PAE one too (its tables freed as a 3-level tree: teardown counts
+	 * every frame back). */
 	for (u64 i = 0; i < SHADOW_ROOTS; i++) {
 		struct gwalk_regs c = long_mode(0x7000 + i * 0x1000);
 		shadow_load(&sh, &c);
 	}
-	CHECK_EQ(sh.st.root_misses, 2 + SHADOW_ROOTS);
+	CHECK_EQ(sh.st.root_misses, 3 + SHADOW_ROOTS);
+	CHECK_EQ(sh.tables, SHADOW_ROOTS);	/* all emptied, roots kept */
 	teardown();
 }
 
