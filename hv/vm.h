@@ -9,6 +9,7 @@
 #include "vlapic.h"
 #include "dev/ports.h"
 #include "../mm/gmem.h"
+#include "../mm/shadow.h"
 
 #define VM_MAX 8
 #define VM_NAME_MAX 8
@@ -89,7 +90,12 @@ struct vm {
 	u64 npages;
 	unsigned share_group;		/* vm=...,share_group= */
 	unsigned shares;		/* vm=...,shares= (mm/reclaim.c) */
+	bool shadow_paging;		/* run without EPT/NPT (set before
+					   vmmem_init; no backend runs it yet:
+					   issue 17) */
 	struct gmem mem;		/* p2m, SLAT, frames: mm/gmem.c */
+	struct shadow *shadow;		/* its shadow MMU (mm/shadow.c), or
+					   NULL: the SLAT is the CPU's */
 	struct vcpu vcpu;
 	enum vm_state state;
 	bool yielded;			/* HLT or YIELD: end the slice */

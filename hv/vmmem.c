@@ -130,7 +130,45 @@ static void tlb_flush(void *ctx)
 {
 	struct vm *vm = ctx;
 
+	if (vm->shadow)		/* every shadow goes, then the TLB */
+		shadow_flush_all(vm->shadow);
+	else
+		backend->flush_slat(vm);
+}
+
+/* The shadow MMU's own flush: the guest's TLB (its ASID or VPID). */
+static void shadow_tlb_flush(void *ctx)
+{
+	struct vm *vm = ctx;
+
 	backend->flush_slat(vm);
+}
+
+static struct shadow shadows[VM_MAX];
+
+/* Bytes of page marks (mm/shadow.h) for the VM, in frames. */
+static u64 shadow_flag_frames(const struct vm *vm)
+{
+	return (vm->npages + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
+/* The shadow MMU of a VM with shadow_paging, over its gmem; 0 or -1. */
+static int shadow_setup(struct vm *vm, char *err, size_t errlen)
+{
+	const struct slat_env env = { table_alloc, table_free, table_ptr,
+				      shadow_tlb_flush, vm };
+	u64 flags = hv_frames_alloc(shadow_flag_frames(vm), 1);
+
+	if (flags && shadow_init(&shadows[vm->id], &vm->mem, &env,
+				 hv_ptr(flags)) == 0) {
+		vm->shadow = &shadows[vm->id];
+		return 0;
+	}
+	if (flags)
+		hv_frames_free(flags, shadow_flag_frames(vm));
+	fmt_snprintf(err, errlen, "%s: no frames for its shadow page tables",
+		     vm->name);
+	return -1;
 }
 
 static u64 p2m_frames(const struct vm *vm)
@@ -153,6 +191,8 @@ int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 			     (unsigned long long)vm->npages);
 		return -1;
 	}
+	if (vm->shadow_paging)		/* a record no CPU walks */
+		fmt = &shadow_vslat_format;
 	if (gmem_init(&vm->mem, (unsigned)vm->id, vm->npages, hv_ptr(pa),
 		      &guest_pool, fmt, &env) < 0) {
 		hv_frames_free(pa, p2m_frames(vm));
@@ -167,6 +207,10 @@ int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 		swap_attach(&guest_swap, &vm->mem);
 	vm->mem.balloon.shares = vm->shares;
 	reclaim_attach(&guest_reclaim, &vm->mem);
+	if (vm->shadow_paging && shadow_setup(vm, err, errlen) < 0) {
+		vmmem_destroy(vm);
+		return -1;
+	}
 	return 0;
 }
 
@@ -237,15 +281,29 @@ void vmmem_destroy(struct vm *vm)
 	if (!p2m)
 		return;
 	reclaim_detach(&guest_reclaim, &vm->mem);
-	gmem_destroy(&vm->mem);
+	gmem_destroy(&vm->mem);	/* its last flush drops every shadow */
+	if (vm->shadow) {
+		shadow_destroy(vm->shadow);
+		hv_frames_free((u64)vm->shadow->gfn_flags,
+			       shadow_flag_frames(vm));
+		vm->shadow = NULL;
+	}
 	hv_frames_free((u64)p2m, p2m_frames(vm));
 }
 
 int vm_write_phys(struct vm *vm, u64 gpa, const void *src, u64 len)
 {
-	return gmem_write(&vm->mem, gpa, src, len,
-			  vm->state == VM_LOADING ? GMEM_BY_LOADER
-						  : GMEM_BY_HV);
+	int r = gmem_write(&vm->mem, gpa, src, len,
+			   vm->state == VM_LOADING ? GMEM_BY_LOADER
+						   : GMEM_BY_HV);
+
+	/* Not through a shadow leaf: a guest page table it changed must not
+	 * leave shadows derived from the old bytes. */
+	if (r == 0 && vm->shadow && len)
+		for (u64 gfn = gpa / PAGE_SIZE;
+		     gfn <= (gpa + len - 1) / PAGE_SIZE; gfn++)
+			shadow_hv_wrote(vm->shadow, gfn);
+	return r;
 }
 
 int vm_read_phys(struct vm *vm, u64 gpa, void *dst, u64 len)
@@ -317,6 +375,8 @@ u64 vmmem_check(struct vm *vm)
 				     vm);
 	if (swap_on(&guest_swap))
 		diffs += swap_check(&guest_swap, check_report, vm);
+	if (vm->shadow)
+		diffs += shadow_check(vm->shadow, check_report, vm, NULL);
 	return diffs;
 }
 

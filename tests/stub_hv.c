@@ -270,12 +270,14 @@ int stub_vm_create(struct vm *vm, int id, u64 mem_bytes,
 	return stub_vm_create_in(vm, id, mem_bytes, fmt, 0);
 }
 
-int stub_vm_create_in(struct vm *vm, int id, u64 mem_bytes,
-		      const struct slat_format *fmt, unsigned group)
+static int vm_create(struct vm *vm, int id, u64 mem_bytes,
+		     const struct slat_format *fmt, unsigned group,
+		     bool shadow)
 {
 	char err[160];
 
 	memset(vm, 0, sizeof(*vm));
+	vm->shadow_paging = shadow;
 	vm->id = id;
 	vm->share_group = group;
 	snprintf(vm->name, sizeof(vm->name), "vm%d", id);
@@ -289,6 +291,17 @@ int stub_vm_create_in(struct vm *vm, int id, u64 mem_bytes,
 		return -1;
 	}
 	return 0;
+}
+
+int stub_vm_create_in(struct vm *vm, int id, u64 mem_bytes,
+		      const struct slat_format *fmt, unsigned group)
+{
+	return vm_create(vm, id, mem_bytes, fmt, group, false);
+}
+
+int stub_vm_create_shadow(struct vm *vm, int id, u64 mem_bytes)
+{
+	return vm_create(vm, id, mem_bytes, &npt_format, 0, true);
 }
 
 /* arch/x86/vmx/ept_format.c reports a leaf EPT cannot express through this

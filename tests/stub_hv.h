@@ -60,6 +60,10 @@ int stub_vm_create(struct vm *vm, int id, u64 mem_bytes,
 int stub_vm_create_in(struct vm *vm, int id, u64 mem_bytes,
 		      const struct slat_format *fmt, unsigned group);
 
+/* The same with shadow paging (vm->shadow_paging): its memory gets its
+ * shadow MMU from vmmem_init(), whose flushes reach stub_on_flush. */
+int stub_vm_create_shadow(struct vm *vm, int id, u64 mem_bytes);
+
 /* The present SLAT leaf of vm's gfn, or NULL (for setting the flags the
  * CPU would set). */
 u64 *stub_leaf(struct vm *vm, u64 gfn);

@@ -1,8 +1,10 @@
 /*
- * test_shadow.c - mm/shadow.c, the shadow MMU, over a real VM's memory
- * (hv/vmmem.c's vmmem_init with shadow_vslat_format, mm/gmem.c, the pool)
- * on the hypervisor's host stand-ins (tests/stub_hv.c: physical address
- * == pointer).  The guest's page tables are written into its RAM as the
+ * test_shadow.c - mm/shadow.c, the shadow MMU, in a shadow-paged VM as the
+ * hypervisor builds one (hv/vmmem.c: vmmem_init gives it
+ * shadow_vslat_format and its shadow MMU, the SLAT's owed flush drops the
+ * shadows, vm_write_phys tells it of the hypervisor's writes, vmmem_check
+ * runs shadow_check) over mm/gmem.c and the pool, on the hypervisor's host
+ * stand-ins (tests/stub_hv.c: physical address == pointer).  The guest's page tables are written into its RAM as the
  * guest would write them; the "CPU" is the test, which looks at the
  * shadow leaves the MMU installed.  Each step is followed by
  * shadow_check(), the end-of-VM self-check, which must find nothing; one
@@ -33,40 +35,15 @@
 #define RW_USER (GPTE_P | GPTE_RW | GPTE_US)
 
 static struct vm vm;
-static struct shadow sh;
-static u8 flags[512];
+#define sh (*vm.shadow)		/* the VM's shadow MMU, from vmmem_init() */
 static u64 guest_tlb_flushes;
 static unsigned reports;
 
-static u64 t_alloc(void *ctx)
-{
-	(void)ctx;
-	return hv_frame_alloc();
-}
-
-static void t_free(void *ctx, u64 hpa)
-{
-	(void)ctx;
-	hv_frames_free(hpa, 1);
-}
-
-static void *t_ptr(void *ctx, u64 hpa)
-{
-	(void)ctx;
-	return hv_ptr(hpa);
-}
-
-static void t_flush(void *ctx)
-{
-	(void)ctx;
-	guest_tlb_flushes++;
-}
-
-/* The VM's SLAT flush is the shadow MMU's whole flush (mm/shadow.h). */
-static void on_slat_flush(struct vm *v)
+/* The backend's flush of the guest's TLB (the stub calls this). */
+static void count_flush(struct vm *v)
 {
 	(void)v;
-	shadow_flush_all(&sh);
+	guest_tlb_flushes++;
 }
 
 static void report(void *ctx, const char *fmt, ...)
@@ -78,18 +55,17 @@ static void report(void *ctx, const char *fmt, ...)
 
 static u64 frames_before;
 
-/* A 2 MiB VM whose shadow MMU is set up; the guest's tables: PML4 at GPA
- * 0x1000, PDPT 0x2000, PD 0x3000, PT 0x4000 (covering 0x400000-0x5fffff). */
+/* A 2 MiB shadow-paged VM as the hypervisor builds it; the guest's tables:
+ * PML4 at GPA 0x1000, PDPT 0x2000, PD 0x3000, PT 0x4000 (covering
+ * 0x400000-0x5fffff). */
 static void setup(void)
 {
-	const struct slat_env env = { t_alloc, t_free, t_ptr, t_flush, NULL };
-
 	stub_phys_init(4 * MiB);
 	frames_before = frames.st.free;
-	CHECK_EQ(stub_vm_create(&vm, 0, 2 * MiB, &shadow_vslat_format), 0);
-	memset(flags, 0, sizeof(flags));
-	CHECK_EQ(shadow_init(&sh, &vm.mem, &env, flags), 0);
-	stub_on_flush = on_slat_flush;
+	CHECK_EQ(stub_vm_create_shadow(&vm, 0, 2 * MiB), 0);
+	CHECK(vm.shadow != NULL);
+	CHECK_EQ(vm.mem.slat.fmt, &shadow_vslat_format);
+	stub_on_flush = count_flush;
 	guest_tlb_flushes = 0;
 	reports = 0;
 }
@@ -152,9 +128,10 @@ static void check_clean(void)
 
 static void teardown(void)
 {
-	shadow_destroy(&sh);
-	stub_on_flush = NULL;
+	CHECK_EQ(vmmem_check(&vm), 0);	/* the end-of-VM self-check */
 	vmmem_destroy(&vm);
+	stub_on_flush = NULL;
+	CHECK(vm.shadow == NULL);
 	CHECK_EQ(frames.st.free, frames_before);
 }
 
@@ -262,7 +239,7 @@ TEST(shadow_write_protects_guest_page_tables)
 	gput(0x11000, 2);
 	shadow_load(&sh, &r);
 	CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_FIXED);
-	CHECK(flags[4] & SH_PT);
+	CHECK(sh.gfn_flags[4] & SH_PT);
 	/* The guest reads its PT through 0x600000: a read-only leaf, though
 	 * its entry allows writes. */
 	CHECK_EQ(FAULT(0x600000, 0), SHADOW_FIXED);
@@ -446,9 +423,9 @@ static u64 rnd(u64 n)
 	return rng % n;
 }
 
-static void m_flush(void *ctx)
+static void m_flush(struct vm *v)
 {
-	(void)ctx;
+	(void)v;
 	ntlb = 0;
 	guest_tlb_flushes++;
 }
@@ -530,28 +507,25 @@ static void guest_set_pte(u64 i, u64 pte)
 	shadow_invlpg(&sh, M_DATA_VA + i * PAGE_SIZE);
 }
 
+/* The hypervisor writes guest RAM (vm_write_phys tells the shadow MMU). */
 static void hv_write(u64 gpa, u64 v)
 {
 	gput(gpa, v);
 	m_put(gpa, v);
-	shadow_hv_wrote(&sh, gpa / PAGE_SIZE);
 }
 
 TEST(shadow_model)
 {
-	const struct slat_env env = { t_alloc, t_free, t_ptr, m_flush, NULL };
 	u64 steps = 20000;
 	const char *s = getenv("SHADOW_STEPS");
 	struct gwalk_regs ra = long_mode(0x1000), rb = long_mode(0x2000);
-	static u8 mflags[M_RAM / PAGE_SIZE];
 
 	if (s)
 		steps = strtoull(s, NULL, 0);
 	stub_phys_init(8 * MiB);
 	frames_before = frames.st.free;
-	CHECK_EQ(stub_vm_create(&vm, 0, M_RAM, &shadow_vslat_format), 0);
-	CHECK_EQ(shadow_init(&sh, &vm.mem, &env, mflags), 0);
-	stub_on_flush = on_slat_flush;
+	CHECK_EQ(stub_vm_create_shadow(&vm, 0, M_RAM), 0);
+	stub_on_flush = m_flush;
 	memset(model, 0, sizeof(model));
 	/* The tables, written as the loader would. */
 	hv_write(0x1000, 0x3000 | RW_USER);
@@ -634,9 +608,15 @@ TEST(shadow_model)
 			}
 		} else if (op < 97) {	/* the hypervisor writes guest RAM */
 			hv_write((256 + rnd(768)) * PAGE_SIZE + rnd(512) * 8, rng);
-		} else {		/* ... a page table, even */
-			u64 j = rnd(M_DATA_PAGES);
-			hv_write(0x5000 + j * 8, 0);
+		} else {		/* ... a page table, even: the page it
+					   mapped is gone at once */
+			u64 v;
+			if (pte & GPTE_P)
+				cpu_access(va, false, true, &v);
+			hv_write(0x5000 + i * 8, 0);
+			gmem_settle(&vm.mem);
+			CHECK_EQ(cpu_access(va, false, true, &v), 1);
+			reflected++;
 		}
 		if (step % 1000 == 999) {
 			u64 n;
