@@ -660,6 +660,8 @@ def share_zero_hpa():
 class MvCommand(gdb.Command):
     """A command whose errors are one line and whose reads are physical."""
 
+    takes_args = True
+
     def __init__(self, name, complete=gdb.COMPLETE_NONE):
         super().__init__("mv " + name, gdb.COMMAND_DATA, complete)
         self.mv_name = "mv " + name
@@ -667,6 +669,8 @@ class MvCommand(gdb.Command):
     def invoke(self, arg, from_tty):
         try:
             args = gdb.string_to_argv(arg)
+            if args and not self.takes_args:
+                self.usage("(no arguments)")
             with Physical.reads():
                 self.check_context()
                 self.run(args)
@@ -718,12 +722,12 @@ RIP and CR3 are live when GDB stopped inside that VM, else as saved at
 its last exit.  resident = private + shared pages; shared counts guest
 pages mapped to a shared frame (the zero frame included)."""
 
+    takes_args = False
+
     def __init__(self):
         super().__init__("vms")
 
     def run(self, args):
-        if args:
-            self.usage("(no arguments)")
         n = vm_count()
         if n == 0:
             print("no VM exists yet (memvisor creates them in run_vms(), "
@@ -1156,12 +1160,12 @@ class MvPool(MvCommand):
 
 Usage: mv pool"""
 
+    takes_args = False
+
     def __init__(self):
         super().__init__("pool")
 
     def run(self, args):
-        if args:
-            self.usage("(no arguments)")
         pool = hv_sym("guest_pool")
         n = int(pool["nframes"])
         if not n:
@@ -1231,12 +1235,12 @@ class MvSwap(MvCommand):
 
 Usage: mv swap"""
 
+    takes_args = False
+
     def __init__(self):
         super().__init__("swap")
 
     def run(self, args):
-        if args:
-            self.usage("(no arguments)")
         swap = hv_sym("guest_swap")
         if not int(swap["dev"]):
             print("swapping is off (swap=0)")
@@ -1289,12 +1293,12 @@ Usage: mv where
 The RIP is symbolized from the matching symbol file: hv.elf in the
 hypervisor, the guest kernel's (guest64.elf) inside a VM."""
 
+    takes_args = False
+
     def __init__(self):
         super().__init__("where")
 
     def run(self, args):
-        if args:
-            self.usage("(no arguments)")
         w = Where()
         sym = symbolize(w.pc)
         if w.kind == "hv":
