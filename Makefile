@@ -215,7 +215,8 @@ UNIT_hv_SRCS := tests/test_fmt.c tests/test_memmap.c tests/test_elf_check.c \
 	boot/memmap.c boot/elf_check.c mm/frame.c mm/pool.c mm/p2m.c \
 	hv/cmdline.c hv/config.c tests/test_virt_insn.c arch/x86/virt_insn.c \
 	tests/test_cr_check.c arch/x86/cr_check.c tests/test_vlapic.c hv/vlapic.c \
-	tests/test_regex.c hv/regex.c tests/test_vconsole.c hv/vconsole.c
+	tests/test_regex.c hv/regex.c tests/test_vconsole.c hv/vconsole.c \
+	tests/test_modrm.c arch/x86/modrm.c
 
 # Guest memory: the p2m, the SLAT tables in the backends' real entry
 # formats, and the multiboot v1 loader (with

@@ -60,6 +60,12 @@ enum exit_reason {
 	EXIT_INVD,		/* INVD: done as WBINVD */
 	EXIT_INTR_WINDOW,	/* the guest can take an interrupt now: the
 				   window set_intr_window() asked for */
+	EXIT_PAGE_FAULT,	/* shadow paging: a #PF under the shadow
+				   tables (exit.pf) */
+	EXIT_INVLPG,		/* shadow paging: INVLPG exit.pf.va, or of
+				   every address (exit.pf.all) */
+	EXIT_CANNOT_RUN,	/* the guest entered a state the backend
+				   cannot run it in: exit.stop.why */
 	EXIT_REASON_COUNT
 };
 
@@ -110,12 +116,28 @@ struct vm_exit {
 		struct {
 			const char *name;	/* its mnemonic */
 		} insn;
+		struct {
+			u64 va;		/* the linear address */
+			u32 error;	/* #PF: the CPU's error code */
+			bool all;	/* INVLPG: the address is unknown
+					   (drop every shadow entry) */
+		} pf;
+		struct {
+			const char *why;
+		} stop;
 	};
 };
 
 struct backend_ops {
 	const char *name;	/* for messages: extension + SLAT */
 	const struct slat_format *slat;
+	/* Whether it runs VMs with shadow paging (vm=...,paging=shadow):
+	 * nested paging off, the CPU's CR3 the shadow root the core names
+	 * (vmmem_shadow_cpu()), and exits for #PF (EXIT_PAGE_FAULT), INVLPG
+	 * (EXIT_INVLPG) and every change of the guest's CR0, CR3, CR4 and
+	 * EFER, which the backend keeps as the guest sees them in vcpu->cr0/
+	 * cr3/cr4/efer. */
+	bool shadow_paging;
 
 	/* Whether this backend can run on this CPU, from the features read
 	 * at boot; changes nothing.  0, or -1 with a one-line reason in err
@@ -145,6 +167,9 @@ struct backend_ops {
 	/* Queues an exception for delivery at the next entry. */
 	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error,
 				 u32 error);
+	/* Shadow paging: queues the guest's own #PF at va with its error
+	 * code, CR2 = va as the guest sees it. */
+	void (*inject_page_fault)(struct vcpu *v, u64 va, u32 error);
 
 	/* Virtual interrupts (hv/vintr.c).  interruptible(): whether an
 	 * external interrupt injected now would be taken at the next entry:

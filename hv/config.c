@@ -159,7 +159,8 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		return -1;
 	}
 	bool have_mem = false, have_args = false, have_expect = false,
-	     have_group = false, have_shares = false, have_runtime = false;
+	     have_group = false, have_shares = false, have_runtime = false,
+	     have_paging = false;
 
 	for (size_t i = n; i < len;) {
 		const char *it = val + i + 1;	/* skip the comma */
@@ -172,6 +173,7 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		bool is_group = m > 12 && token_is(it, 12, "share_group=");
 		bool is_shares = m > 7 && token_is(it, 7, "shares=");
 		bool is_runtime = m > 8 && token_is(it, 8, "runtime=");
+		bool is_paging = m >= 7 && token_is(it, 7, "paging=");
 		bool is_econ = m >= 15 && token_is(it, 15, "expect_console=");
 		bool is_fcon = m >= 15 && token_is(it, 15, "forbid_console=");
 		const char *twice = is_mem && have_mem ? "mem"
@@ -180,6 +182,7 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 				    : is_group && have_group ? "share_group"
 				    : is_shares && have_shares ? "shares"
 				    : is_runtime && have_runtime ? "runtime"
+				    : is_paging && have_paging	 ? "paging"
 								 : NULL;
 		if (twice) {
 			fmt_snprintf(err, errlen, "vm%d: '%s' given twice",
@@ -192,10 +195,21 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 		have_group |= is_group;
 		have_shares |= is_shares;
 		have_runtime |= is_runtime;
+		have_paging |= is_paging;
 		if (is_econ || is_fcon) {
 			if (parse_console_re(vm, cfg->vm_count, is_fcon,
 					     it + 15, m - 15, err, errlen) < 0)
 				return -1;
+		} else if (is_paging) {
+			if (token_is(it + 7, m - 7, "shadow")) {
+				vm->shadow_paging = true;
+			} else if (!token_is(it + 7, m - 7, "slat")) {
+				fmt_snprintf(err, errlen,
+					     "vm%d: unknown paging '%.*s' (want "
+					     "slat or shadow)", cfg->vm_count,
+					     (int)(m - 7), it + 7);
+				return -1;
+			}
 		} else if (is_runtime) {
 			if (parse_u64(it + 8, m - 8, &vm->runtime_s) < 0 ||
 			    vm->runtime_s == 0 ||
@@ -268,6 +282,7 @@ static int parse_vm(struct hv_config *cfg, const char *val, size_t len,
 				     "vm%d: unknown option '%.*s' (known: "
 				     "mem=SIZE, args=\"...\", expect=N|stopped, "
 				     "share_group=N, shares=N, runtime=S, "
+				     "paging=slat|shadow, "
 				     "expect_console=\"RE\", "
 				     "forbid_console=\"RE\")",
 				     cfg->vm_count, (int)m, it);

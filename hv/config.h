@@ -3,7 +3,8 @@
  * command line) means.  Pure logic, host-tested by tests/test_cmdline.c.
  *
  *   vm=MODULE[,mem=SIZE][,args="GUEST COMMAND LINE"][,expect=WHAT]
- *      [,share_group=N][,shares=N][,runtime=S][,expect_console="RE"]...
+ *      [,share_group=N][,shares=N][,runtime=S][,paging=slat|shadow]
+ *      [,expect_console="RE"]...
  *      [,forbid_console="RE"]...
  *                   declare a VM (up to 8); expect=N (exit status N, default
  *                   0) or expect=stopped (the hypervisor stops it) says
@@ -14,6 +15,8 @@
  *                   runtime=S (1-86400 s; default none) ends the VM once it
  *                   has seen S seconds of guest time (its TSC since its
  *                   first entry), which counts as exit status 0;
+ *                   paging=shadow runs it without EPT/NPT, on shadow page
+ *                   tables (mm/shadow.h; default slat: EPT or NPT);
  *                   expect_console= (up to 4) must each match one of its
  *                   console lines, forbid_console= (up to 4) none
  *                   (hv/regex.h: the dialect, checked here)
@@ -99,6 +102,7 @@ struct vm_decl {
 	unsigned share_group;
 	unsigned shares;	/* 0: SHARES_DEFAULT */
 	u64 runtime_s;		/* guest seconds until it is ended; 0: none */
+	bool shadow_paging;	/* paging=shadow */
 	int n_expect_console, n_forbid_console;
 	struct regex expect_console[CONFIG_CONSOLE_RE_MAX];
 	struct regex forbid_console[CONFIG_CONSOLE_RE_MAX];

@@ -82,6 +82,9 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
 	[EXIT_XSETBV] = "xsetbv",
 	[EXIT_INVD] = "invd",
 	[EXIT_INTR_WINDOW] = "intr-window",
+	[EXIT_PAGE_FAULT] = "page-fault",
+	[EXIT_INVLPG] = "invlpg",
+	[EXIT_CANNOT_RUN] = "cannot-run",
 };
 
 const char *exit_reason_name(enum exit_reason r)
@@ -434,6 +437,17 @@ static void trace_slat_violation(struct vm *vm, const struct vm_exit *e,
 	       (unsigned long long)vm->vcpu.regs.rip, was, now, leaf);
 }
 
+/* Not a failure yet: the vCPU waits for reclaim (the scheduler, hv/run.c,
+ * decides when nothing can free a frame); the access that needed one at
+ * gpa is retried when it runs again. */
+static void wait_for_frame(struct vm *vm, u64 gpa)
+{
+	vm->wants_frame = true;
+	vm->wait_gpa = gpa;
+	vm->stats.mem_waits++;
+	vm->yielded = true;
+}
+
 /*
  * The guest touched a page its SLAT does not map (or maps without the
  * right): outside RAM it is stopped; inside, mm/gmem.c decides what backs
@@ -470,13 +484,7 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 				vm->mem.slat.fmt->name, (unsigned long long)gpa);
 		break;
 	case GMEM_NO_FRAME:
-		/* Not a failure yet: the vCPU waits for reclaim (the
-		 * scheduler, hv/run.c, decides when nothing can free one);
-		 * the access is retried when it runs again. */
-		vm->wants_frame = true;
-		vm->wait_gpa = gpa;
-		vm->stats.mem_waits++;
-		vm->yielded = true;
+		wait_for_frame(vm, gpa);
 		break;
 	case GMEM_BAD_FAULT:
 		vm_stop(vm, "unexpected %s permission fault at GPA 0x%llx (%s) "
@@ -486,6 +494,79 @@ static void handle_slat_violation(struct vm *vm, struct vm_exit *e)
 			p2m_state_name(p2m_state(&vm->mem.p2m, gfn)));
 		break;
 	}
+}
+
+/*
+ * Shadow paging: a #PF under the shadow tables.  mm/shadow.c walks the
+ * guest's tables: a fault they explain is the guest's own and goes back to
+ * it; otherwise the page is composed with the p2m and a shadow leaf
+ * installed, and the access retried.  A guest whose tables the walker
+ * cannot follow (outside its RAM, a mode it does not walk, a table that
+ * maps itself writable for the write) is stopped with what and where.
+ */
+static void handle_page_fault(struct vm *vm, struct vm_exit *e)
+{
+	struct vcpu *v = &vm->vcpu;
+	const char *why = "no shadow MMU (a backend bug)";
+	u32 error = 0;
+	enum shadow_verdict sv = vm->shadow ? shadow_fault(vm->shadow, e->pf.va,
+							   e->pf.error, &error,
+							   &why)
+					    : SHADOW_BAD;
+
+	if (vm->slat_trace_left && vm->shadow) {
+		vm->slat_trace_left--;
+		hv_log("%s shadow: %s%s GVA 0x%llx at RIP 0x%llx: GPA 0x%llx, "
+		       "%s", vm->name,
+		       e->pf.error & PFERR_I	? "exec"
+		       : e->pf.error & PFERR_W ? "write"
+					       : "read",
+		       e->pf.error & PFERR_P ? " (present)" : "",
+		       (unsigned long long)e->pf.va,
+		       (unsigned long long)v->regs.rip,
+		       (unsigned long long)vm->shadow->fault_gpa,
+		       sv == SHADOW_FIXED     ? "leaf installed"
+		       : sv == SHADOW_REFLECT ? "the guest's own fault"
+		       : sv == SHADOW_NO_FRAME ? "no frame: waits"
+					       : why);
+	}
+	switch (sv) {
+	case SHADOW_FIXED:
+		break;
+	case SHADOW_REFLECT:
+		backend->inject_page_fault(v, e->pf.va, error);
+		break;
+	case SHADOW_NO_FRAME:
+		wait_for_frame(vm, vm->shadow->fault_gpa);
+		break;
+	case SHADOW_BAD:
+		vm_stop(vm, "shadow paging: %s, at GVA 0x%llx (%s%s) at RIP "
+			"0x%llx, CR3 0x%llx", why, (unsigned long long)e->pf.va,
+			e->pf.error & PFERR_I	? "exec"
+			: e->pf.error & PFERR_W ? "write"
+						: "read",
+			e->pf.error & PFERR_U ? ", user" : "",
+			(unsigned long long)v->regs.rip,
+			(unsigned long long)v->cr3);
+		break;
+	}
+}
+
+/* Shadow paging: INVLPG drops the one shadow leaf (every one when the
+ * backend could not tell the address); the guest's TLB is the shadow's. */
+static void handle_invlpg(struct vm *vm, struct vm_exit *e)
+{
+	if (!vm->shadow) {
+		vm_stop(vm, "INVLPG exit without shadow paging (a backend "
+			"bug) at RIP 0x%llx",
+			(unsigned long long)vm->vcpu.regs.rip);
+		return;
+	}
+	if (e->pf.all)
+		shadow_flush_all(vm->shadow);
+	else
+		shadow_invlpg(vm->shadow, e->pf.va);
+	skip_insn(&vm->vcpu, e);
 }
 
 /*
@@ -664,6 +745,16 @@ void exit_handle(struct vm *vm, struct vm_exit *e)
 		break;
 	case EXIT_XSETBV:
 		handle_xsetbv(vm, e);
+		break;
+	case EXIT_PAGE_FAULT:
+		handle_page_fault(vm, e);
+		break;
+	case EXIT_INVLPG:
+		handle_invlpg(vm, e);
+		break;
+	case EXIT_CANNOT_RUN:
+		vm_stop(vm, "%s: %s at RIP 0x%llx", backend->name, e->stop.why,
+			(unsigned long long)v->regs.rip);
 		break;
 	case EXIT_INVD:
 		/* Throwing away dirty cache lines would lose other VMs' and

@@ -81,7 +81,8 @@ static s64 memstat(struct vm *vm, u64 gpa, u64 len)
 		g->p2m.count[P2M_SWAPPED],
 		g->p2m.count[P2M_BALLOONED],
 		g->st.populated_slat + g->st.populated_hv,
-		vm->stats.exits[EXIT_SLAT_VIOLATION],
+		vm->stats.exits[EXIT_SLAT_VIOLATION] +
+			(vm->shadow ? vm->shadow->st.fixed : 0),
 		g->st.cow_guest,
 		g->st.swapped_in,
 		g->st.balloon_touched,

@@ -120,6 +120,7 @@ static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 	vm->share_group = d->share_group;
 	vm->shares = d->shares ? d->shares : SHARES_DEFAULT;
 	vm->runtime_s = d->runtime_s;
+	vm->shadow_paging = d->shadow_paging;
 	vm->vcpu.vm = vm;
 	vm->state = VM_LOADING;
 	vintr_init(vm);
@@ -140,6 +141,12 @@ static int vm_create(struct vm *vm, int id, const struct vm_decl *d,
 	if (!m) {
 		fmt_snprintf(err, errlen, "%s: module '%s' not found", vm->name,
 			     d->module);
+		return -1;
+	}
+	if (vm->shadow_paging && !backend->shadow_paging) {
+		fmt_snprintf(err, errlen, "%s: paging=shadow: the %s backend "
+			     "does not run shadow-paged VMs", vm->name,
+			     backend->name);
 		return -1;
 	}
 	if (vmmem_init(vm, backend->slat, err, errlen) < 0)
@@ -263,6 +270,27 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 	       (unsigned long long)vm->stats.slat_drops,
 	       (unsigned long long)g->slat.leaves,
 	       (unsigned long long)g->slat.tables);
+	if (vm->shadow) {
+		const struct shadow_stats *ss = &vm->shadow->st;
+		hv_log("%s shadow paging: %llu #PF exits: %llu leaves made, "
+		       "%llu the guest's own faults (reflected), %llu waited "
+		       "for a frame; %llu first writes (dirty), %llu page-table "
+		       "writes (%llu to their own walk's tables), %llu whole "
+		       "flushes; CR3 roots %llu hit / %llu missed; %llu INVLPG; "
+		       "at most %llu table pages", vm->name,
+		       (unsigned long long)ss->faults,
+		       (unsigned long long)ss->fixed,
+		       (unsigned long long)ss->reflected,
+		       (unsigned long long)ss->no_frame,
+		       (unsigned long long)ss->dirty_faults,
+		       (unsigned long long)ss->pt_writes,
+		       (unsigned long long)ss->self_writes,
+		       (unsigned long long)ss->flush_all,
+		       (unsigned long long)ss->root_hits,
+		       (unsigned long long)ss->root_misses,
+		       (unsigned long long)ss->invlpg,
+		       (unsigned long long)ss->tables_max);
+	}
 	hv_log("%s TLB: %llu flushes owed and paid; %llu frames waited for "
 	       "one", vm->name, (unsigned long long)g->slat.flushes,
 	       (unsigned long long)g->st.deferred);

@@ -90,9 +90,8 @@ struct vm {
 	u64 npages;
 	unsigned share_group;		/* vm=...,share_group= */
 	unsigned shares;		/* vm=...,shares= (mm/reclaim.c) */
-	bool shadow_paging;		/* run without EPT/NPT (set before
-					   vmmem_init; no backend runs it yet:
-					   issue 17) */
+	bool shadow_paging;		/* vm=...,paging=shadow: run without
+					   EPT/NPT (set before vmmem_init) */
 	struct gmem mem;		/* p2m, SLAT, frames: mm/gmem.c */
 	struct shadow *shadow;		/* its shadow MMU (mm/shadow.c), or
 					   NULL: the SLAT is the CPU's */

@@ -8,6 +8,7 @@
  * own page tables for the exit handlers.
  */
 #include "vmmem.h"
+#include "../arch/x86/cpu.h"
 #include "../mm/gwalk.h"
 #include "console.h"
 #include "exit.h"
@@ -169,6 +170,31 @@ static int shadow_setup(struct vm *vm, char *err, size_t errlen)
 	fmt_snprintf(err, errlen, "%s: no frames for its shadow page tables",
 		     vm->name);
 	return -1;
+}
+
+const char *vmmem_shadow_cpu(struct vcpu *v, struct shadow_cpu *c)
+{
+	const struct gwalk_regs g = { v->cr0, v->cr3, v->cr4, v->efer };
+	bool paging = v->cr0 & CR0_PG;
+
+	if (!(v->cr0 & CR0_PE))
+		return "real mode (CR0.PE = 0) is not shadowed";
+	if (paging && !(v->efer & EFER_LMA))
+		return "paging outside long mode (32-bit or PAE paging) is "
+		       "not shadowed";
+	c->cr3 = shadow_load(v->vm->shadow, &g);
+	c->cr0 = v->cr0 | CR0_PG | CR0_WP;
+	c->cr4 = v->cr4 | CR4_PAE;
+	c->efer = v->efer;
+	if (!paging) {
+		/* Nothing the guest set for paging applies yet. */
+		c->cr4 &= ~(CR4_PGE | CR4_SMEP | CR4_SMAP | CR4_PKE);
+		c->efer &= ~(EFER_LME | EFER_LMA);
+		if (c->cr3 >> 32)
+			return "the paging-off shadow root lies above 4 GiB "
+			       "(a PAE CR3 holds 32 bits)";
+	}
+	return NULL;
 }
 
 static u64 p2m_frames(const struct vm *vm)

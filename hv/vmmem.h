@@ -6,6 +6,7 @@
 #define HV_VMMEM_H
 
 #include "vm.h"
+#include "../arch/x86/cpu.h"
 #include "../mm/pool.h"
 #include "../mm/share.h"
 #include "../mm/reclaim.h"
@@ -102,6 +103,25 @@ int guest_virt_to_phys_access(struct vcpu *v, u64 va, unsigned access,
 			      u64 *gpa);
 /* Reads the bytes at the guest's RIP (for decoding an exit); 0 or -1. */
 int guest_read_insn(struct vcpu *v, u8 *dst, u64 len);
+
+/*
+ * Shadow paging (vm=...,paging=shadow): the paging registers the CPU runs
+ * a shadow-paged vCPU with, from those the guest sees (vcpu->cr0/cr3/cr4/
+ * efer).  Paging is always on under the guest, through the shadow root of
+ * its CR3 (mm/shadow.c shadow_load), with CR0.WP set so that read-only
+ * shadow leaves bind the guest's kernel too; with the guest's paging off
+ * that root is a PAE identity tree, so CR4.PAE is set and EFER.LME/LMA
+ * are kept from the CPU.  NULL, or why the guest's mode is not shadowed
+ * (real mode; 32-bit or PAE paging outside long mode).
+ */
+struct shadow_cpu {
+	u64 cr0, cr3, cr4, efer;
+};
+/* CR4 features a shadow-paged guest is refused (#GP): PCIDs, 5-level
+ * paging, protection keys and CET's shadow stacks change what a walk or a
+ * leaf means in ways the shadow MMU does not model (mm/shadow.h). */
+#define SHADOW_CR4_REFUSED (CR4_PCIDE | CR4_LA57 | CR4_PKE | CR4_PKS | CR4_CET)
+const char *vmmem_shadow_cpu(struct vcpu *v, struct shadow_cpu *c);
 
 /* The end-of-VM self-check of the guest-memory invariants (gmem_check):
  * the number of differences, each printed. */

@@ -158,13 +158,18 @@ void shadow_flush_all(struct shadow *s)
 				    root_levels(&s->root[i]));
 	for (u64 gfn = 0; gfn < s->g->npages; gfn++)
 		s->gfn_flags[gfn] = 0;
+	s->unsynced = false;
 	s->st.flush_all++;
 	s->env.flush(s->env.ctx);
 }
 
 void shadow_hv_wrote(struct shadow *s, u64 gfn)
 {
-	if (gfn < s->g->npages && (s->gfn_flags[gfn] & SH_PT))
+	/* Unsynced, a writable page may be a table too; the guest does not
+	 * know to invalidate what the hypervisor's write changed. */
+	if (gfn < s->g->npages &&
+	    ((s->gfn_flags[gfn] & SH_PT) ||
+	     (s->unsynced && (s->gfn_flags[gfn] & SH_WMAPPED))))
 		shadow_flush_all(s);
 }
 
@@ -182,6 +187,8 @@ u64 shadow_load(struct shadow *s, const struct gwalk_regs *regs)
 				      : SHADOW_PAGING_OFF;
 	int pick = -1;
 
+	if (s->unsynced)	/* a CR3 load invalidates what it left */
+		shadow_flush_all(s);
 	for (int i = 0; i < SHADOW_ROOTS; i++)
 		if (s->root[i].used && s->root[i].cr3 == key)
 			pick = i;
@@ -213,6 +220,10 @@ u64 shadow_load(struct shadow *s, const struct gwalk_regs *regs)
 void shadow_invlpg(struct shadow *s, u64 va)
 {
 	s->st.invlpg++;
+	if (s->unsynced) {
+		shadow_flush_all(s);
+		return;
+	}
 	if (s->cur < 0)
 		return;
 	u64 *e = leaf_slot(s, &s->root[s->cur], va, false);
@@ -239,33 +250,47 @@ static int guest_write(void *ctx, u64 gpa, u64 value)
  * shadows if one of them is mapped writable (which leaves map it is not
  * recorded) or if the access is a write to a marked page (the guest
  * changes its own page table: nothing derived from it may outlive the
- * write).  A walk whose tables include the page it writes (a page table
- * mapping itself writable) cannot be shadowed this way.
+ * write).
+ *
+ * A write to a page that is itself one of the walk's tables (the guest
+ * edits its PML4 through a physmap the PML4 provides; every walk reads the
+ * PML4) leaves that page unmarked and writable, or the write could never
+ * complete.  The shadows are then "unsynced": leaves derived while a table
+ * is writable may go stale when the guest writes it, exactly as TLB
+ * entries may, so until the next flush every INVLPG and CR3 load drops
+ * them all (the invalidations a guest owes after changing a present
+ * entry), and walks through such a page keep it writable instead of
+ * flushing (which would take away the leaf the writing instruction needs
+ * beside the one for its own fetch, for ever).
  */
-static enum shadow_verdict protect_walk(struct shadow *s,
-					const struct gwalk *w, u64 gfn,
-					bool write, const char **why)
+static void protect_walk(struct shadow *s, const struct gwalk *w, u64 gfn,
+			 bool write)
 {
-	bool flush = write && (s->gfn_flags[gfn] & SH_PT);
+	bool flush = write && (s->gfn_flags[gfn] & SH_PT), self = false;
 
 	if (flush)
 		s->st.pt_writes++;
 	for (unsigned i = 0; i < w->levels; i++) {
 		u64 t = w->table[i] / PAGE_SIZE;
-		if (write && t == gfn) {
-			*why = "the guest writes a page table through a mapping "
-			       "that page table itself provides";
-			return SHADOW_BAD;
-		}
-		if (!(s->gfn_flags[t] & SH_PT) &&
+		self |= write && t == gfn;
+		if (!s->unsynced && !(s->gfn_flags[t] & SH_PT) &&
 		    (s->gfn_flags[t] & SH_WMAPPED))
 			flush = true;
 	}
 	if (flush)
 		shadow_flush_all(s);
-	for (unsigned i = 0; i < w->levels; i++)
-		s->gfn_flags[w->table[i] / PAGE_SIZE] |= SH_PT;
-	return SHADOW_FIXED;
+	for (unsigned i = 0; i < w->levels; i++) {
+		u64 t = w->table[i] / PAGE_SIZE;
+		bool writable = (self && t == gfn) ||
+				(s->unsynced && !(s->gfn_flags[t] & SH_PT) &&
+				 (s->gfn_flags[t] & SH_WMAPPED));
+		if (!writable)
+			s->gfn_flags[t] |= SH_PT;
+	}
+	if (self) {
+		s->unsynced = true;
+		s->st.self_writes++;
+	}
 }
 
 /* The frame behind gfn for the access, composed with the p2m as a SLAT
@@ -336,6 +361,7 @@ enum shadow_verdict shadow_fault(struct shadow *s, u64 va, u32 error_code,
 		return SHADOW_BAD;
 	}
 	u64 gfn = w.gpa / PAGE_SIZE;
+	s->fault_gpa = w.gpa;
 	if (gfn >= s->g->npages) {
 		*why = "the guest's tables map a GPA beyond its RAM";
 		return SHADOW_BAD;
@@ -346,9 +372,7 @@ enum shadow_verdict shadow_fault(struct shadow *s, u64 va, u32 error_code,
 	if (v != SHADOW_FIXED)
 		return v;
 	bool write = access & PFERR_W;
-	v = protect_walk(s, &w, gfn, write, why);
-	if (v != SHADOW_FIXED)
-		return v;
+	protect_walk(s, &w, gfn, write);
 
 	bool dirty = write || !w.levels ||
 		     (w.entry[w.levels - 1] & GPTE_D);

@@ -36,8 +36,14 @@
  *     through a writable leaf; the next walk through that table protects
  *     it again, dropping the shadows once more if a writable leaf to it
  *     exists (SH_WMAPPED).  So no shadow entry is ever derived from guest
- *     table contents that have changed since.  INVLPG drops one leaf; a
- *     CR3 load switches roots (SHADOW_ROOTS cached per VM).
+ *     table contents that have changed since, with one exception a TLB
+ *     shares: a write to a table of its own walk (the PML4, through a
+ *     physmap) leaves that one leaf until INVLPG, a CR3 load or the next
+ *     fault (shadow.c protect_walk()).  This is the "unprotect and
+ *     resynchronize" strategy, not emulation of the writing instruction:
+ *     it needs no instruction decoder, and its cost (whole flushes) is
+ *     counted.  INVLPG drops one leaf; a CR3 load switches roots
+ *     (SHADOW_ROOTS cached per VM).
  *
  * Limits, said here and checked at run time: 4-level long-mode guest
  * tables or paging off (mm/gwalk.h), guest large pages shadowed as 4 KiB
@@ -83,6 +89,7 @@ struct shadow_stats {
 	u64 no_frame;		/* ... that found the pool empty */
 	u64 dirty_faults;	/* first writes to a clean page */
 	u64 pt_writes;		/* writes to write-protected guest tables */
+	u64 self_writes;	/* ... to a table of the write's own walk */
 	u64 flush_all;		/* every shadow dropped */
 	u64 root_hits, root_misses;	/* CR3 loads */
 	u64 invlpg;
@@ -97,6 +104,9 @@ struct shadow {
 	int cur;		/* the root loaded, or -1 */
 	u64 clock;
 	u64 tables;		/* shadow table pages, roots included */
+	u64 fault_gpa;		/* where the last fault's walk led */
+	bool unsynced;		/* a guest table is mapped writable: the
+				   next INVLPG or CR3 load flushes */
 	struct shadow_stats st;
 };
 

@@ -384,11 +384,13 @@ TEST(config_vm_unknown_option)
 	CHECK_EQ(parse("vm=a,cpus=2"), -1);
 	CHECK_STR(err, "vm0: unknown option 'cpus=2' (known: mem=SIZE, "
 		       "args=\"...\", expect=N|stopped, share_group=N, shares=N, "
-		       "runtime=S, expect_console=\"RE\", forbid_console=\"RE\")");
+		       "runtime=S, paging=slat|shadow, expect_console=\"RE\", "
+		       "forbid_console=\"RE\")");
 	CHECK_EQ(parse("vm=a vm=b,memory=1M"), -1);
 	CHECK_STR(err, "vm1: unknown option 'memory=1M' (known: mem=SIZE, "
 		       "args=\"...\", expect=N|stopped, share_group=N, shares=N, "
-		       "runtime=S, expect_console=\"RE\", forbid_console=\"RE\")");
+		       "runtime=S, paging=slat|shadow, expect_console=\"RE\", "
+		       "forbid_console=\"RE\")");
 	CHECK_EQ(parse("vm=a,Mem=1M"), -1);	/* case matters */
 	CHECK(strstr(err, "unknown option 'Mem=1M'") != NULL);
 	CHECK_EQ(parse("vm=a,"), -1);	/* trailing comma: empty option */
@@ -802,6 +804,23 @@ TEST(config_vm_runtime)
 	CHECK_STR(err, "vm0: 'runtime' given twice");
 	CHECK_EQ(parse("vm=a,runtime="), -1);	/* empty: not the option */
 	CHECK(strstr(err, "vm0: unknown option 'runtime='") != NULL);
+}
+
+/* paging=slat|shadow, once per VM; default slat.  An unknown value ends
+ * the run with one line naming it. */
+TEST(config_vm_paging)
+{
+	CHECK_EQ(parse("vm=a vm=b,paging=shadow vm=c,paging=slat"), 0);
+	CHECK(!cfg.vms[0].shadow_paging);
+	CHECK(cfg.vms[1].shadow_paging);
+	CHECK(!cfg.vms[2].shadow_paging);
+	CHECK_EQ(parse("vm=a vm=b,paging=ept"), -1);
+	CHECK_STR(err, "vm1: unknown paging 'ept' (want slat or shadow)");
+	CHECK_EQ(parse("vm=a,paging="), -1);
+	CHECK_STR(err, "vm0: unknown paging '' (want slat or shadow)");
+	CHECK_EQ(parse("vm=a,paging=Shadow"), -1);	/* case matters */
+	CHECK_EQ(parse("vm=a,paging=shadow,paging=shadow"), -1);
+	CHECK_STR(err, "vm0: 'paging' given twice");
 }
 
 /* expect_console= and forbid_console=: compiled at parse time, quotes

@@ -91,6 +91,34 @@ TEST(cr4_pcide_needs_ia32e_and_pcid_0)
 	CHECK(cr4_write_faults(&s, CR4_PCIDE, valid));
 }
 
+TEST(cr3_reserved_bits_in_ia32e_only)
+{
+	struct cr_state s = long64;
+
+	CHECK(!cr3_write_faults(&s, 0x000ffffffffff000ull));
+	CHECK(cr3_write_faults(&s, 1ull << 52));
+	CHECK(cr3_write_faults(&s, 1ull << 63));	/* no PCIDE */
+	s.cr4 |= CR4_PCIDE;
+	CHECK(!cr3_write_faults(&s, 1ull << 63));
+	s = (struct cr_state){ .cr0 = CR0_PE };
+	CHECK(!cr3_write_faults(&s, 0xfff0000000001000ull));
+}
+
+TEST(efer_rules)
+{
+	u64 valid = EFER_GUEST_BITS(true, false);
+	struct cr_state s = { .cr0 = CR0_PE, .cr4 = CR4_PAE };
+
+	CHECK_EQ(valid, EFER_LME | EFER_LMA | EFER_NXE);
+	CHECK(!efer_write_faults(&s, EFER_LME | EFER_NXE, valid));
+	CHECK(efer_write_faults(&s, EFER_SCE, valid));	/* no SYSCALL */
+	CHECK(efer_write_faults(&s, EFER_SVME, valid));
+	CHECK(efer_write_faults(&s, EFER_NXE, EFER_GUEST_BITS(false, true)));
+	s = long64;				/* paging on: LME is fixed */
+	CHECK(!efer_write_faults(&s, s.efer | EFER_NXE, valid));
+	CHECK(efer_write_faults(&s, s.efer & ~EFER_LME, valid));
+}
+
 TEST(cr_insn_decode_forms)
 {
 	struct cr_insn d;

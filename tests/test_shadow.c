@@ -333,6 +333,59 @@ TEST(shadow_follows_p2m_changes)
 	teardown();
 }
 
+/* A page table the guest writes through a mapping that page table itself
+ * provides: the write gets a writable leaf (it could never complete
+ * otherwise), that table is left unprotected, and the shadows are unsynced
+ * until the next walk through it, INVLPG or CR3 load. */
+TEST(shadow_self_mapped_table_write)
+{
+	struct gwalk_regs r = long_mode(0x1000);
+	u32 error;
+	const char *why = NULL;
+
+	setup();
+	build_tables();
+	shadow_load(&sh, &r);
+	gput(0x4000 + 5 * 8, 0x4000 | RW_USER);	/* the PT maps itself */
+	CHECK_EQ(FAULT(0x400000, 0), SHADOW_FIXED);
+	u64 flushes = sh.st.flush_all;
+	CHECK_EQ(FAULT(0x405000, PFERR_W | PFERR_U), SHADOW_FIXED);
+	CHECK(leaf(0x405000) & SPTE_RW);
+	CHECK_EQ(leaf(0x400000), 0);		/* every other shadow went */
+	CHECK_EQ(sh.st.flush_all, flushes + 1);
+	CHECK(sh.unsynced);
+	CHECK_EQ(sh.st.self_writes, 1);
+	check_clean();
+	/* The guest edits the PT there (no exit), then invalidates. */
+	*(u64 *)hv_ptr(leaf(0x405000) & SPTE_ADDR) = 0;	/* PTE 0: gone */
+	shadow_invlpg(&sh, 0x400000);
+	CHECK(!sh.unsynced);
+	CHECK_EQ(leaf(0x405000), 0);
+	CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_REFLECT);
+	/* Unsynced, a walk through the writable table keeps it writable:
+	 * the writing instruction's fetch and its write both need a leaf. */
+	CHECK_EQ(FAULT(0x405000, PFERR_W | PFERR_U), SHADOW_FIXED);
+	flushes = sh.st.flush_all;
+	CHECK_EQ(FAULT(0x402000, PFERR_U), SHADOW_FIXED);
+	CHECK_EQ(sh.st.flush_all, flushes);
+	CHECK(leaf(0x405000) & SPTE_RW);
+	CHECK(leaf(0x402000) & SPTE_P);
+	check_clean();
+	/* The hypervisor writing that table flushes: the guest would not
+	 * know to invalidate. */
+	gput(0x4000 + 7 * 8, 0);
+	CHECK(!sh.unsynced);
+	CHECK_EQ(leaf(0x405000), 0);
+	/* A CR3 load while unsynced flushes too. */
+	CHECK_EQ(FAULT(0x405000, PFERR_W | PFERR_U), SHADOW_FIXED);
+	CHECK(sh.unsynced);
+	shadow_load(&sh, &r);
+	CHECK(!sh.unsynced);
+	CHECK_EQ(leaf(0x405000), 0);
+	(void)why;
+	teardown();
+}
+
 TEST(shadow_bad_guest_tables_stop_only_the_vm)
 {
 	struct gwalk_regs r = long_mode(0x1000);
@@ -349,12 +402,6 @@ TEST(shadow_bad_guest_tables_stop_only_the_vm)
 	shadow_load(&sh, &out);
 	CHECK_EQ(FAULT(0x400000, 0), SHADOW_BAD);
 	CHECK_STR(why, "a page table outside RAM");
-	/* The PT maps itself at 0x405000, and the guest writes it there. */
-	shadow_load(&sh, &r);
-	gput(0x4000 + 5 * 8, 0x4000 | RW_USER);
-	CHECK_EQ(FAULT(0x405000, PFERR_W), SHADOW_BAD);
-	CHECK_STR(why, "the guest writes a page table through a mapping that "
-		  "page table itself provides");
 	struct gwalk_regs nowp = r;
 	nowp.cr0 &= ~CR0_WP;
 	shadow_load(&sh, &nowp);

@@ -10,6 +10,8 @@
  *        hides VMX, for one); PAE cleared in IA-32e mode; PCIDE turned on
  *        outside IA-32e mode or with CR3[11:0] not zero; LA57 changed in
  *        IA-32e mode; CET set without CR0.WP.
+ *   CR3  in IA-32e mode, bits 62:52 (and 63 without CR4.PCIDE).
+ *   EFER a bit the CPU lacks; LME changed with paging on.
  */
 #include "cr_check.h"
 
@@ -96,6 +98,21 @@ bool cr4_write_faults(const struct cr_state *s, u64 val, u64 valid)
 	if ((val & CR4_CET) && !(s->cr0 & CR0_WP))
 		return true;
 	return false;
+}
+
+bool cr3_write_faults(const struct cr_state *s, u64 val)
+{
+	u64 reserved = 0x7ff0000000000000ull |
+		       (s->cr4 & CR4_PCIDE ? 0 : 1ull << 63);
+
+	return (s->efer & EFER_LMA) && (val & reserved);
+}
+
+bool efer_write_faults(const struct cr_state *s, u64 val, u64 valid)
+{
+	if (val & ~valid)
+		return true;
+	return (s->cr0 & CR0_PG) && ((val ^ s->efer) & EFER_LME);
 }
 
 /* Legacy prefixes (SDM Vol. 2A 2.1.1): each adds a byte; only LOCK

@@ -30,6 +30,21 @@ bool cr0_write_faults(const struct cr_state *s, u64 val);
  * cr4_valid_bits() (and whatever else the CPU cannot do). */
 bool cr4_write_faults(const struct cr_state *s, u64 val, u64 valid);
 
+/* true if MOV val to CR3 raises #GP(0) in state s: in IA-32e mode, a bit
+ * above the architectural physical-address width (bits 62:52; bit 63 is
+ * PCID's "no flush" and needs CR4.PCIDE).  Outside IA-32e mode bits
+ * 63:32 are ignored. */
+bool cr3_write_faults(const struct cr_state *s, u64 val);
+
+/* The EFER bits a guest may set, for a CPU with or without NX and
+ * SYSCALL (CPUID 8000_0001h EDX bits 20 and 11). */
+#define EFER_GUEST_BITS(nx, syscall) \
+	(EFER_LME | EFER_LMA | ((nx) ? EFER_NXE : 0) | ((syscall) ? EFER_SCE : 0))
+/* true if WRMSR val to IA32_EFER raises #GP(0) in state s: a bit outside
+ * valid, or LME changed while CR0.PG = 1.  LMA is the CPU's (writes to it
+ * are ignored: the caller keeps the current value). */
+bool efer_write_faults(const struct cr_state *s, u64 val, u64 valid);
+
 /* An instruction that writes or reads a control register, decoded. */
 enum cr_insn_kind {
 	CR_INSN_MOV_TO,		/* MOV CRn, reg: 0F 22 /r */

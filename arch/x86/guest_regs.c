@@ -54,6 +54,15 @@ u64 *guest_gpr(struct guest_regs *r, unsigned n)
 	return regs[n & 15];
 }
 
+u64 guest_efer_valid_bits(void)
+{
+	u32 edx = cpuid(0x80000000, 0).eax >= 0x80000001
+			  ? cpuid(0x80000001, 0).edx
+			  : 0;
+
+	return EFER_GUEST_BITS(edx & (1u << 20), edx & (1u << 11));
+}
+
 u64 guest_cr4_valid_bits(void (*adjust)(u32 leaf, u32 subleaf,
 					struct cpuid_regs *c))
 {

@@ -39,6 +39,9 @@ void guest_dregs_save(struct guest_dregs *d, bool dr6);
 /* The vCPU goes away: the CPU no longer holds its registers. */
 void guest_dregs_forget(struct guest_dregs *d);
 
+/* The EFER bits a guest may set on this CPU (cr_check.h EFER_GUEST_BITS),
+ * for the backends that intercept its writes (shadow paging). */
+u64 guest_efer_valid_bits(void);
 /* The CR4 bits a guest may set: those whose feature the guest's CPUID
  * (as the backend's adjust() edits it) reports (cr_check.c). */
 u64 guest_cr4_valid_bits(void (*adjust)(u32 leaf, u32 subleaf,

@@ -26,6 +26,15 @@
  * QEMU's TCG has SVM and NPT but no NRIP save: where the VMCB's next-RIP
  * is 0 the instruction length is known from the exit (CPUID 2, HLT 1,
  * VMMCALL 3, RDMSR/WRMSR 2) or, for IOIO, EXITINFO2 holds the next RIP.
+ *
+ * Shadow paging (vm=...,paging=shadow; mm/shadow.h): nested paging off,
+ * the VMCB's CR0/CR3/CR4/EFER are what the CPU runs the guest with
+ * (hv/vmmem.c vmmem_shadow_cpu(): paging on through the shadow root), and
+ * the guest's own values live in vcpu->cr0/cr3/cr4/efer.  SVM has no read
+ * shadows, so reads of CR0, CR3 and CR4 are intercepted as well as writes
+ * and answered from those; EFER is intercepted too (a second MSR map), and
+ * so are #PF and INVLPG.  Without decode assists (TCG has none) every one
+ * of these instructions is decoded here, for its operands and its length.
  */
 #include "npt.h"
 #include "vmcb.h"
@@ -36,6 +45,7 @@
 #include "../lapic.h"
 #include "../trap.h"
 #include "../insn_decode.h"
+#include "../modrm.h"
 #include "../virt_insn.h"
 #include "../xstate.h"
 #include "../../../hv/bench.h"
@@ -80,10 +90,11 @@ struct svm_vcpu {
 	bool host_nmi;		/* selftest: a host NMI for the next VMRUN */
 	u64 exit_rip;		/* guest RIP at the last #VMEXIT */
 	bool intr_window;	/* V_IRQ + VINTR intercept set */
+	bool shadow;		/* shadow paging: NPT off */
 };
 
-/* The CR4 bits a guest may set (svm_enable()). */
-static u64 cr4_valid;
+/* The CR4 and EFER bits a guest may set (svm_enable()). */
+static u64 cr4_valid, efer_valid;
 static void svm_cpuid_adjust(u32 leaf, u32 subleaf, struct cpuid_regs *c);
 static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 				 u32 error);
@@ -91,6 +102,7 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 static u64 host_vmcb_pa;	/* our own VMLOAD/VMSAVE state */
 static u64 hsave_pa;		/* VM_HSAVE_PA: where VMRUN saves the host */
 static u64 iopm_pa, msrpm_pa;
+static u64 msrpm_shadow_pa;	/* every MSR intercepted, EFER too */
 static struct svm_vcpu vcpus[VM_MAX];
 
 static inline u8 *vmcb(const struct vcpu *v)
@@ -152,16 +164,19 @@ static int svm_enable(char *err, size_t errlen)
 	host_vmcb_pa = hv_frame_alloc();
 	iopm_pa = hv_frames_alloc(IOPM_PAGES, 1);
 	msrpm_pa = hv_frames_alloc(MSRPM_PAGES, 1);
-	if (!hsave_pa || !host_vmcb_pa || !iopm_pa || !msrpm_pa) {
+	msrpm_shadow_pa = hv_frames_alloc(MSRPM_PAGES, 1);
+	if (!hsave_pa || !host_vmcb_pa || !iopm_pa || !msrpm_pa ||
+	    !msrpm_shadow_pa) {
 		fmt_snprintf(err, errlen, "out of memory for SVM structures");
 		return -1;
 	}
 	/* Intercept every port and every MSR, then let EFER through. */
 	u8 *iopm = hv_ptr(iopm_pa), *msrpm = hv_ptr(msrpm_pa);
+	u8 *msrpm_shadow = hv_ptr(msrpm_shadow_pa);
 	for (u64 i = 0; i < IOPM_PAGES * PAGE_SIZE; i++)
 		iopm[i] = 0xff;
 	for (u64 i = 0; i < MSRPM_PAGES * PAGE_SIZE; i++)
-		msrpm[i] = 0xff;
+		msrpm[i] = msrpm_shadow[i] = 0xff;
 	/* Two bits per MSR (read, write), MSR C000_0080h is the 0x80th. */
 	msrpm[MSRPM_C0000000_OFFSET + (MSR_EFER & 0x1fff) * 2 / 8] &=
 		(u8)~(3u << ((MSR_EFER & 0x1fff) * 2 % 8));
@@ -170,10 +185,43 @@ static int svm_enable(char *err, size_t errlen)
 	wrmsr(MSR_VM_HSAVE_PA, hsave_pa);
 	vmsave(host_vmcb_pa);	/* our TR/FS/GS/... for svm_enter's VMLOAD */
 	cr4_valid = guest_cr4_valid_bits(svm_cpuid_adjust);
+	efer_valid = guest_efer_valid_bits();
 	return 0;
 }
 
 /* --- vCPUs -------------------------------------------------------------- */
+
+static void svm_vcpu_destroy(struct vcpu *v);
+
+/*
+ * The guest's paging registers (vcpu->cr0/cr3/cr4/efer, as it sees them)
+ * changed: give the CPU its own.  With nested paging they are the same;
+ * with shadow paging they are those hv/vmmem.c derives, around the shadow
+ * root for the guest's CR3 (a new one is a new address space for the TLB:
+ * flushed, as a MOV to CR3 flushes natively).  false, with e saying why,
+ * if the guest's mode cannot be run that way.
+ */
+static bool load_paging(struct vcpu *v, struct vm_exit *e)
+{
+	struct svm_vcpu *sv = v->hw;
+	struct shadow_cpu c = { v->cr0, v->cr3, v->cr4, v->efer };
+
+	if (sv->shadow) {
+		const char *why = vmmem_shadow_cpu(v, &c);
+		if (why) {
+			*e = (struct vm_exit){ .reason = EXIT_CANNOT_RUN,
+					       .stop.why = why };
+			return false;
+		}
+		c.efer |= EFER_SVME;
+		sv->flush = true;
+	}
+	vmcb64_set(v, VMCB_CR0, c.cr0);
+	vmcb64_set(v, VMCB_CR3, c.cr3);
+	vmcb64_set(v, VMCB_CR4, c.cr4);
+	vmcb64_set(v, VMCB_EFER, c.efer);
+	return true;
+}
 
 static void set_segment(const struct vcpu *v, unsigned off, u16 sel, u16 attr,
 			u32 limit, u64 base)
@@ -208,6 +256,7 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	sv->last_cr = (struct cr_write){ 0 };
 	sv->exit_rip = v->regs.rip;
 	sv->intr_window = false;
+	sv->shadow = vm->shadow != NULL;
 	v->hw = sv;
 
 	/* Control area: what exits, and nested paging. */
@@ -244,8 +293,22 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	vmcb32_set(v, VMCB_GUEST_ASID, (u32)vm->id + 1);
 	/* Physical interrupts follow the host's RFLAGS.IF, not the guest's. */
 	vmcb64_set(v, VMCB_VINTR, VINTR_MASKING);
-	vmcb64_set(v, VMCB_NP_ENABLE, 1);
-	vmcb64_set(v, VMCB_N_CR3, vm->mem.slat.root);
+	if (sv->shadow) {
+		/* Everything that reads or changes the guest's paging. */
+		vmcb32_set(v, VMCB_INTERCEPT_CR,
+			   vmcb32_get(v, VMCB_INTERCEPT_CR) |
+				   INTERCEPT_CR_READ(0) | INTERCEPT_CR_READ(3) |
+				   INTERCEPT_CR_READ(4) | INTERCEPT_CR_WRITE(3));
+		vmcb32_set(v, VMCB_INTERCEPT_EXC,
+			   vmcb32_get(v, VMCB_INTERCEPT_EXC) | 1u << VEC_PF);
+		vmcb32_set(v, VMCB_INTERCEPT_MISC1,
+			   vmcb32_get(v, VMCB_INTERCEPT_MISC1) |
+				   INTERCEPT_INVLPG);
+		vmcb64_set(v, VMCB_MSRPM_BASE_PA, msrpm_shadow_pa);
+	} else {
+		vmcb64_set(v, VMCB_NP_ENABLE, 1);
+		vmcb64_set(v, VMCB_N_CR3, vm->mem.slat.root);
+	}
 
 	/* State save area: the boot protocol's 32-bit protected mode,
 	 * paging off (struct vcpu_boot). */
@@ -262,10 +325,15 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	set_segment(v, VMCB_TR, 0, ATTR_TSS32_BUSY, 0xffff, 0);
 	vmcb8_set(v, VMCB_CPL, 0);
 	/* EFER.SVME must be 1 in guest state too (VMRUN consistency check). */
-	vmcb64_set(v, VMCB_EFER, EFER_SVME);
-	vmcb64_set(v, VMCB_CR0, CR0_PE | CR0_ET);
-	vmcb64_set(v, VMCB_CR3, 0);
-	vmcb64_set(v, VMCB_CR4, 0);
+	v->cr0 = CR0_PE | CR0_ET;
+	v->cr3 = v->cr4 = 0;
+	v->efer = sv->shadow ? 0 : EFER_SVME;
+	struct vm_exit none;
+	if (!load_paging(v, &none)) {
+		fmt_snprintf(err, errlen, "%s: %s", vm->name, none.stop.why);
+		svm_vcpu_destroy(v);
+		return -1;
+	}
 	vmcb64_set(v, VMCB_DR6, DR6_RESET);
 	vmcb64_set(v, VMCB_DR7, DR7_RESET);
 	/* With nested paging the guest's PAT is G_PAT; it must be valid. */
@@ -310,11 +378,13 @@ static void sync_from_vmcb(struct vcpu *v)
 	v->regs.rsp = vmcb64_get(v, VMCB_RSP);
 	v->regs.rflags = vmcb64_get(v, VMCB_RFLAGS);
 	v->regs.rax = vmcb64_get(v, VMCB_RAX);
+	v->cpl = vmcb8_get(v, VMCB_CPL);
+	if (((struct svm_vcpu *)v->hw)->shadow)
+		return;		/* the guest's own are ours to keep */
 	v->cr0 = vmcb64_get(v, VMCB_CR0);
 	v->cr3 = vmcb64_get(v, VMCB_CR3);
 	v->cr4 = vmcb64_get(v, VMCB_CR4);
 	v->efer = vmcb64_get(v, VMCB_EFER);
-	v->cpl = vmcb8_get(v, VMCB_CPL);
 }
 
 /* Instruction length: NRIP when the CPU saves it, else what we know. */
@@ -417,31 +487,30 @@ static void decode_string_io(struct vcpu *v, u64 info1, struct vm_exit *e)
 }
 
 /*
- * The control-register writes we intercept: CR0 (MOV, CLTS, LMSW), CR4
- * and CR8.  Each value is checked as the CPU checks it (cr_check.c, the
- * rules the VMX backend uses too), then answered with #GP or written to
- * the VMCB; QEMU's TCG, which is the CPU here, misses several of these
- * #GPs itself.  The GPR comes from EXITINFO1 with decode assists; TCG has
- * none, so the instruction is always decoded too, for its length (no NRIP
- * there either).  false if it cannot be decoded.
+ * The control-register accesses we intercept: writes of CR0 (MOV, CLTS,
+ * LMSW), CR4 and CR8, and with shadow paging reads of CR0, CR3 and CR4
+ * and writes of CR3.  Each value written is checked as the CPU checks it
+ * (cr_check.c, the rules the VMX backend uses too), then answered with #GP
+ * or made the guest's (load_paging()); QEMU's TCG, which is the CPU here,
+ * misses several of these #GPs itself.  The GPR comes from EXITINFO1 with
+ * decode assists; TCG has none, so the instruction is always decoded too,
+ * for its length (no NRIP there either).  Each returns false to raise #GP.
  */
 static bool guest_write_cr0(struct vcpu *v, const struct cr_state *s,
 			    u64 val)
 {
 	struct svm_vcpu *sv = v->hw;
-	u64 efer = s->efer;
 
 	if (cr0_write_faults(s, val))
 		return false;
 	/* With EFER.LME, paging on enters IA-32e mode and paging off leaves
 	 * it: natively the CPU sets EFER.LMA, here we must (as KVM does);
 	 * VMRUN takes the VMCB's EFER as it is. */
-	if ((val & CR0_PG) && !(s->cr0 & CR0_PG) && (efer & EFER_LME))
-		efer |= EFER_LMA;
+	if ((val & CR0_PG) && !(s->cr0 & CR0_PG) && (s->efer & EFER_LME))
+		v->efer |= EFER_LMA;
 	else if (!(val & CR0_PG) && (s->cr0 & CR0_PG))
-		efer &= ~EFER_LMA;
-	vmcb64_set(v, VMCB_CR0, val);
-	vmcb64_set(v, VMCB_EFER, efer);
+		v->efer &= ~EFER_LMA;
+	v->cr0 = val;
 	if ((s->cr0 ^ val) & (CR0_PG | CR0_WP | CR0_PE))
 		sv->flush = true;	/* natively a TLB flush */
 	return true;
@@ -450,11 +519,25 @@ static bool guest_write_cr0(struct vcpu *v, const struct cr_state *s,
 static bool guest_write_cr4(struct vcpu *v, const struct cr_state *s,
 			    u64 val)
 {
-	if (cr4_write_faults(s, val, cr4_valid))
+	u64 valid = ((struct svm_vcpu *)v->hw)->shadow
+			    ? cr4_valid & ~SHADOW_CR4_REFUSED
+			    : cr4_valid;
+
+	if (cr4_write_faults(s, val, valid))
 		return false;
-	vmcb64_set(v, VMCB_CR4, val);
+	v->cr4 = val;
 	if (val != s->cr4)	/* PGE, PCIDE, ...: natively a TLB flush */
 		((struct svm_vcpu *)v->hw)->flush = true;
+	return true;
+}
+
+/* Shadow paging only: a new CR3, in the operand size. */
+static bool guest_write_cr3(struct vcpu *v, const struct cr_state *s,
+			    u64 val)
+{
+	if (cr3_write_faults(s, val))
+		return false;
+	v->cr3 = val;
 	return true;
 }
 
@@ -468,52 +551,152 @@ static bool guest_write_cr8(struct vcpu *v, u64 val)
 	return true;
 }
 
-static bool cr_write(struct vcpu *v, unsigned cr, u64 info1)
+/* The guest's control state, as it sees it. */
+static struct cr_state guest_cr_state(const struct vcpu *v)
+{
+	struct cr_state s = { .cr0 = v->cr0, .cr3 = v->cr3, .cr4 = v->cr4,
+			      .efer = v->efer };
+
+	s.cs_l = (s.efer & EFER_LMA) &&
+		 (vmcb16_get(v, VMCB_CS + SEG_ATTRIB) & ATTR_L);
+	return s;
+}
+
+/* Fills e and returns false where the exit is the core's (an instruction
+ * not emulated here, a mode the backend cannot run); true to re-enter. */
+static bool cr_access(struct vcpu *v, unsigned cr, bool write, u64 info1,
+		      struct vm_exit *e)
 {
 	struct svm_vcpu *sv = v->hw;
 	u8 b[15];
 	size_t n = sizeof(b);
 	struct cr_insn d;
-	struct cr_state s = {
-		.cr0 = vmcb64_get(v, VMCB_CR0),
-		.cr3 = vmcb64_get(v, VMCB_CR3),
-		.cr4 = vmcb64_get(v, VMCB_CR4),
-		.efer = vmcb64_get(v, VMCB_EFER),
-	};
-	s.cs_l = (s.efer & EFER_LMA) &&
-		 (vmcb16_get(v, VMCB_CS + SEG_ATTRIB) & ATTR_L);
+	struct cr_state s = guest_cr_state(v);
 
 	while (n && guest_read_insn(v, b, n) < 0)
 		n--;	/* as many bytes as are mapped */
-	if (!cr_insn_decode(b, n, s.cs_l, &d) || d.kind == CR_INSN_MOV_FROM ||
-	    (d.kind == CR_INSN_MOV_TO && d.cr != cr) ||
-	    (d.kind != CR_INSN_MOV_TO && cr != 0))
+	if (!cr_insn_decode(b, n, s.cs_l, &d) ||
+	    (d.kind == CR_INSN_MOV_FROM) != !write ||
+	    ((d.kind == CR_INSN_MOV_TO || d.kind == CR_INSN_MOV_FROM) &&
+	     d.cr != cr) ||
+	    (d.kind != CR_INSN_MOV_TO && d.kind != CR_INSN_MOV_FROM &&
+	     cr != 0)) {
+		e->reason = EXIT_CR_ACCESS;
+		hv_log("svm: %s: CR%u %s by an instruction not emulated "
+		       "(LMSW from memory?) at RIP 0x%llx", v->vm->name, cr,
+		       write ? "write" : "read",
+		       (unsigned long long)v->regs.rip);
 		return false;
-	if ((info1 & CR_INFO_MOV) && d.kind == CR_INSN_MOV_TO)
+	}
+	if ((info1 & CR_INFO_MOV) &&
+	    (d.kind == CR_INSN_MOV_TO || d.kind == CR_INSN_MOV_FROM))
 		d.gpr = (u8)(info1 & CR_INFO_GPR_MASK);
-	u64 src = *guest_gpr(&v->regs, d.gpr), val;
+	u64 *gpr = guest_gpr(&v->regs, d.gpr), val;
+	if (!write) {		/* shadow paging: the guest's own value */
+		val = cr == 0 ? v->cr0 : cr == 3 ? v->cr3 : v->cr4;
+		*gpr = s.cs_l ? val : (u32)val;
+		v->regs.rip += insn_len(v, d.len);
+		return true;
+	}
 	switch (d.kind) {
 	case CR_INSN_CLTS:
 		val = s.cr0 & ~CR0_TS;
 		break;
 	case CR_INSN_LMSW:	/* PE, MP, EM, TS; PE cannot be cleared */
-		val = (s.cr0 & ~0xeull) | (src & 0xf);
+		val = (s.cr0 & ~0xeull) | (*gpr & 0xf);
 		break;
 	default:
-		val = s.cs_l ? src : (u32)src;	/* the operand size */
+		val = s.cs_l ? *gpr : (u32)*gpr;	/* the operand size */
 		break;
 	}
 	bool ok = cr == 0   ? guest_write_cr0(v, &s, val)
+		  : cr == 3 ? guest_write_cr3(v, &s, val)
 		  : cr == 4 ? guest_write_cr4(v, &s, val)
 			    : guest_write_cr8(v, val);
 	sv->last_cr = (struct cr_write){ .valid = true, .faulted = !ok,
 					 .cr = (u8)cr, .value = val,
 					 .rip = v->regs.rip };
-	if (!ok)
+	if (!ok) {
 		svm_inject_exception(v, VEC_GP, true, 0);
-	else
-		v->regs.rip += insn_len(v, d.len);
+		return true;
+	}
+	if (cr != 8 && !load_paging(v, e))
+		return false;
+	v->regs.rip += insn_len(v, d.len);
 	return true;
+}
+
+/*
+ * Shadow paging: RDMSR and WRMSR of EFER, the guest's own (load_paging()
+ * gives the CPU the EFER it runs with).  A write the CPU would refuse is
+ * a #GP; LMA is the CPU's, so the guest's value for it is ignored.
+ */
+static bool efer_access(struct vcpu *v, bool write, struct vm_exit *e)
+{
+	struct guest_regs *r = &v->regs;
+	struct cr_state s = guest_cr_state(v);
+
+	if (!write) {
+		r->rax = (u32)v->efer;
+		r->rdx = v->efer >> 32;
+		r->rip += insn_len(v, 2);
+		return true;
+	}
+	u64 val = (r->rdx & 0xffffffffull) << 32 | (r->rax & 0xffffffffull);
+	if (efer_write_faults(&s, val & ~EFER_LMA, efer_valid)) {
+		hv_log("%s: WRMSR EFER = 0x%llx at RIP 0x%llx: %s: injecting "
+		       "#GP", v->vm->name, (unsigned long long)val,
+		       (unsigned long long)r->rip,
+		       val & ~EFER_LMA & ~efer_valid ? "a bit this CPU lacks"
+						     : "LME changed with "
+						       "paging on");
+		svm_inject_exception(v, VEC_GP, true, 0);
+		return true;
+	}
+	v->efer = (val & ~EFER_LMA) | (v->efer & EFER_LMA);
+	if (!load_paging(v, e))
+		return false;
+	r->rip += insn_len(v, 2);
+	return true;
+}
+
+/*
+ * Shadow paging: INVLPG's address, from EXITINFO1 where decode assists
+ * give it, else from the instruction (modrm.c), which also gives its
+ * length; an INVLPG that cannot be decoded (16-bit addressing) drops every
+ * shadow entry if NRIP gives its length, or stops the guest.
+ */
+static void decode_invlpg(struct vcpu *v, struct vm_exit *e)
+{
+	u16 cs_attr = vmcb16_get(v, VMCB_CS + SEG_ATTRIB);
+	bool cs_l = (cs_attr & SEG_ATTR_L) && (v->efer & EFER_LMA);
+	u8 b[15];
+	size_t n = sizeof(b);
+	struct modrm_mem m;
+
+	while (n && guest_read_insn(v, b, n) < 0)
+		n--;
+	e->reason = EXIT_INVLPG;
+	if (!modrm_decode_invlpg(b, n, cs_l, cs_attr & SEG_ATTR_DB, &m)) {
+		e->insn_len = insn_len(v, 0);
+		e->pf.all = true;
+		if (!e->insn_len) {
+			e->reason = EXIT_CANNOT_RUN;
+			e->stop.why = "an INVLPG it cannot decode (16-bit "
+				      "addressing?)";
+		}
+		return;
+	}
+	u64 gpr[16];
+	for (unsigned i = 0; i < 16; i++)
+		gpr[i] = *guest_gpr(&v->regs, i);
+	u64 off = modrm_offset(&m, gpr, v->regs.rip);
+	u64 base = cs_l && m.seg < X86_SEG_FS
+			   ? 0
+			   : vmcb64_get(v, VMCB_ES + SEG_SIZE * (u32)m.seg +
+						   SEG_BASE);
+	e->pf.va = cs_l ? base + off : (u32)(base + off);
+	e->insn_len = insn_len(v, m.len);
 }
 
 /* Fills e; false if the exit was handled here and the guest should simply
@@ -565,6 +748,9 @@ static bool decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->insn_len = insn_len(v, 2);
 		break;
 	case VMEXIT_MSR:
+		if ((u32)v->regs.rcx == MSR_EFER &&
+		    ((struct svm_vcpu *)v->hw)->shadow)
+			return !efer_access(v, info1, e);
 		e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
 		e->msr.index = (u32)v->regs.rcx;
 		e->insn_len = insn_len(v, 2);
@@ -605,17 +791,25 @@ static bool decode_exit(struct vcpu *v, struct vm_exit *e)
 	case VMEXIT_EXCP_BASE + VEC_UD:
 		decode_ud(v, e);
 		break;
+	case VMEXIT_EXCP_BASE + VEC_PF:		/* shadow paging only */
+		e->reason = EXIT_PAGE_FAULT;
+		e->pf.va = info2;
+		e->pf.error = (u32)info1;
+		break;
+	case VMEXIT_INVLPG:			/* shadow paging only */
+		decode_invlpg(v, e);
+		break;
+	case VMEXIT_CR0_READ:
+	case VMEXIT_CR0_READ + 3:
+	case VMEXIT_CR0_READ + 4:
+		return !cr_access(v, (unsigned)(code - VMEXIT_CR0_READ), false,
+				  info1, e);
 	case VMEXIT_CR0_WRITE:
+	case VMEXIT_CR0_WRITE + 3:
 	case VMEXIT_CR4_WRITE:
 	case VMEXIT_CR8_WRITE:
-		if (cr_write(v, (unsigned)(code - VMEXIT_CR0_WRITE), info1))
-			return false;
-		e->reason = EXIT_CR_ACCESS;
-		hv_log("svm: %s: CR%u write by an instruction not emulated "
-		       "(LMSW from memory?) at RIP 0x%llx", v->vm->name,
-		       (unsigned)(code - VMEXIT_CR0_WRITE),
-		       (unsigned long long)v->regs.rip);
-		break;
+		return !cr_access(v, (unsigned)(code - VMEXIT_CR0_WRITE), true,
+				  info1, e);
 	case VMEXIT_INVALID:
 		explain_invalid(v);
 		e->reason = EXIT_ENTRY_FAILED;
@@ -687,6 +881,12 @@ static bool svm_interruptible(struct vcpu *v)
 
 	return (v->regs.rflags & RFLAGS_IF) && !shadow &&
 	       !(vmcb64_get(v, VMCB_EVENTINJ) & EVENT_VALID);
+}
+
+static void svm_inject_page_fault(struct vcpu *v, u64 va, u32 error)
+{
+	vmcb64_set(v, VMCB_CR2, va);	/* a #PF intercept leaves CR2 alone */
+	svm_inject_exception(v, VEC_PF, true, error);
 }
 
 static void svm_inject_interrupt(struct vcpu *v, u8 vector)
@@ -784,6 +984,7 @@ static void svm_break_state(struct vcpu *v, bool controls)
 const struct backend_ops svm_backend = {
 	.name = "SVM+NPT",
 	.slat = &npt_format,
+	.shadow_paging = true,
 	.probe = svm_probe,
 	.enable = svm_enable,
 	.vcpu_create = svm_vcpu_create,
@@ -791,6 +992,7 @@ const struct backend_ops svm_backend = {
 	.vcpu_run = svm_vcpu_run,
 	.cpuid_adjust = svm_cpuid_adjust,
 	.inject_exception = svm_inject_exception,
+	.inject_page_fault = svm_inject_page_fault,
 	.interruptible = svm_interruptible,
 	.inject_interrupt = svm_inject_interrupt,
 	.set_intr_window = svm_set_intr_window,

@@ -28,6 +28,7 @@
 #define VMCB_NRIP 0x0c8			/* u64: next RIP (NRIP save) */
 
 /* INTERCEPT_CR: bit n intercepts reads of CRn, bit 16 + n writes. */
+#define INTERCEPT_CR_READ(n) (1u << (n))
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
 
 /* INTERCEPT_MISC1 bits (vector 3 in the APM). */
@@ -37,6 +38,7 @@
 #define INTERCEPT_CPUID (1u << 18)
 #define INTERCEPT_INVD (1u << 22)
 #define INTERCEPT_HLT (1u << 24)
+#define INTERCEPT_INVLPG (1u << 25)
 #define INTERCEPT_INVLPGA (1u << 26)
 #define INTERCEPT_IOIO_PROT (1u << 27)
 #define INTERCEPT_MSR_PROT (1u << 28)
@@ -114,6 +116,7 @@
 #define SEG_ATTR_DB (1u << 10)		/* descriptor bit 54 */
 
 /* Exit codes (APM Appendix C). */
+#define VMEXIT_CR0_READ 0x00		/* + n for CRn */
 #define VMEXIT_CR0_WRITE 0x10		/* + n for CRn */
 #define VMEXIT_EXCP_BASE 0x40
 #define VMEXIT_INTR 0x60
@@ -122,6 +125,7 @@
 #define VMEXIT_CPUID 0x72
 #define VMEXIT_INVD 0x76
 #define VMEXIT_HLT 0x78
+#define VMEXIT_INVLPG 0x79
 #define VMEXIT_INVLPGA 0x7a
 #define VMEXIT_IOIO 0x7b
 #define VMEXIT_MSR 0x7c
