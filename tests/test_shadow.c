@@ -653,6 +653,47 @@ TEST(shadow_model)
 				CHECK_EQ(v, 0);
 				reads++;
 			}
+		} else if (op < 94) {	/* a table of the physmap's own walk,
+					   through the physmap: an unused
+					   slot of the PML4 or the PDPT */
+			u64 pml4 = sh.root[sh.cur].cr3;
+			u64 gpa = rnd(2) ? pml4 + 7 * 8 : 0x3000 + 5 * 8;
+			u64 v = rnd(2) ? rng & ~GPTE_P : 0;
+			CHECK_EQ(cpu_access(M_PHYS_VA + gpa, true, false, &v), 0);
+			m_put(gpa, v);
+		} else if (op < 95) {	/* ... or the PDPT entry of all data:
+					   gone (with the CR3 reload that
+					   owes), a fault, back (no
+					   invalidation owed) */
+			u64 pdpte = 0x4000 | RW_USER, v;
+			/* Rewritten as it is first (the shadows are unsynced
+			 * after that) and a leaf made through it, which the
+			 * CR3 reload below must then take. */
+			CHECK_EQ(cpu_access(M_PHYS_VA + 0x3000 + 8, true, false,
+					    &pdpte), 0);
+			if (pte & GPTE_P) {
+				CHECK_EQ(cpu_access(va, false, true, &v), 0);
+				CHECK_EQ(v, m_get((pte & GPTE_ADDR) + (va & 0xff8)));
+				reads++;
+			}
+			pdpte = 0;
+			CHECK_EQ(cpu_access(M_PHYS_VA + 0x3000 + 8, true, false,
+					    &pdpte), 0);
+			m_put(0x3000 + 8, 0);
+			shadow_load(&sh, sh.cur >= 0 && sh.root[sh.cur].cr3 ==
+							 0x2000 ? &rb : &ra);
+			ntlb = 0;
+			CHECK_EQ(cpu_access(va, false, true, &v), 1);
+			reflected++;
+			pdpte = 0x4000 | RW_USER;
+			CHECK_EQ(cpu_access(M_PHYS_VA + 0x3000 + 8, true, false,
+					    &pdpte), 0);
+			m_put(0x3000 + 8, pdpte);
+			if (pte & GPTE_P) {
+				CHECK_EQ(cpu_access(va, false, true, &v), 0);
+				CHECK_EQ(v, m_get((pte & GPTE_ADDR) + (va & 0xff8)));
+				reads++;
+			}
 		} else if (op < 97) {	/* the hypervisor writes guest RAM */
 			hv_write((256 + rnd(768)) * PAGE_SIZE + rnd(512) * 8, rng);
 		} else {		/* ... a page table, even: the page it
@@ -675,7 +716,8 @@ TEST(shadow_model)
 	}
 	printf("  shadow model: %llu steps, %llu reads and %llu writes "
 	       "verified, %llu guest faults; MMU: %llu faults, %llu fixed, "
-	       "%llu reflected, %llu page-table writes, %llu dirty faults, "
+	       "%llu reflected, %llu page-table writes (%llu to their own "
+	       "walk's tables), %llu dirty faults, "
 	       "%llu whole flushes, %llu roots hit / %llu missed, most tables "
 	       "%llu; %llu checks\n",
 	       (unsigned long long)steps, (unsigned long long)reads,
@@ -683,6 +725,7 @@ TEST(shadow_model)
 	       (unsigned long long)sh.st.faults, (unsigned long long)sh.st.fixed,
 	       (unsigned long long)sh.st.reflected,
 	       (unsigned long long)sh.st.pt_writes,
+	       (unsigned long long)sh.st.self_writes,
 	       (unsigned long long)sh.st.dirty_faults,
 	       (unsigned long long)sh.st.flush_all,
 	       (unsigned long long)sh.st.root_hits,
