@@ -116,6 +116,9 @@ static const char *const hostile_names[HOSTILE_COUNT] = {
 	[HOSTILE_BALLOON_TOUCH] = "balloon-touch",
 	[HOSTILE_PC_DEVICES] = "pc-devices",
 	[HOSTILE_KBC_RESET] = "kbc-reset",
+	[HOSTILE_CR3_OUTSIDE] = "cr3-outside",
+	[HOSTILE_PT_LOOP] = "pt-loop",
+	[HOSTILE_PT_SCRIBBLE] = "pt-scribble",
 };
 
 const char *cmdline_work_name(enum work_id w)

@@ -75,6 +75,9 @@ enum hostile_id {
 	HOSTILE_BALLOON_TOUCH, /* read and write pages it ballooned: zeros, counted */
 	HOSTILE_PC_DEVICES,    /* memtest86+'s PIT calibration, CMOS, PCI probe */
 	HOSTILE_KBC_RESET,     /* i8042 command FEh: the VM must be stopped */
+	HOSTILE_CR3_OUTSIDE,   /* CR3 beyond RAM: the VM must be stopped */
+	HOSTILE_PT_LOOP,       /* a PML4 slot pointing at the PML4 itself */
+	HOSTILE_PT_SCRIBBLE,   /* its PML4 overwritten: a triple fault */
 	HOSTILE_COUNT
 };
 

@@ -477,6 +477,10 @@ int work_hostile(struct work_ctx *c)
 		return work_hostile_apic(c);
 	case HOSTILE_BALLOON_TOUCH:
 		return run_hcall_check(c, work_balloon_touch);
+	case HOSTILE_CR3_OUTSIDE:
+	case HOSTILE_PT_LOOP:
+	case HOSTILE_PT_SCRIBBLE:
+		return work_hostile_pt(c);
 	case HOSTILE_NONE:
 	case HOSTILE_COUNT:
 		break;

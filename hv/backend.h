@@ -168,8 +168,10 @@ struct backend_ops {
 	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error,
 				 u32 error);
 	/* Shadow paging: queues the guest's own #PF at va with its error
-	 * code, CR2 = va as the guest sees it. */
-	void (*inject_page_fault)(struct vcpu *v, u64 va, u32 error);
+	 * code, CR2 = va as the guest sees it; met while the CPU delivered
+	 * another exception, that becomes a #DF, or (false) a triple fault
+	 * (arch/x86/trap.h exc_pf_during()). */
+	bool (*inject_page_fault)(struct vcpu *v, u64 va, u32 error);
 
 	/* Virtual interrupts (hv/vintr.c).  interruptible(): whether an
 	 * external interrupt injected now would be taken at the next entry:

@@ -534,7 +534,11 @@ static void handle_page_fault(struct vm *vm, struct vm_exit *e)
 	case SHADOW_FIXED:
 		break;
 	case SHADOW_REFLECT:
-		backend->inject_page_fault(v, e->pf.va, error);
+		if (!backend->inject_page_fault(v, e->pf.va, error))
+			vm_stop(vm, "triple fault (shutdown): a #PF at GVA 0x%llx "
+				"while delivering a #DF, at RIP 0x%llx",
+				(unsigned long long)e->pf.va,
+				(unsigned long long)v->regs.rip);
 		break;
 	case SHADOW_NO_FRAME:
 		wait_for_frame(vm, vm->shadow->fault_gpa);

@@ -260,16 +260,26 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 	       (unsigned long long)p->count[P2M_BALLOONED]);
 	/* Every violation should map exactly the page touched: a count that
 	 * differs means violations repeated or were refused (a stop). */
-	hv_log("%s %s: slat-violations %llu, pages mapped by them %llu "
-	       "(rebuilt from the p2m %llu after %llu drops); now %llu leaves "
-	       "in %llu table pages",
-	       vm->name, g->slat.fmt->name,
-	       (unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
-	       (unsigned long long)g->st.maps,
-	       (unsigned long long)g->st.rebuilds,
-	       (unsigned long long)vm->stats.slat_drops,
-	       (unsigned long long)g->slat.leaves,
-	       (unsigned long long)g->slat.tables);
+	if (vm->shadow)		/* its SLAT tree is a record no CPU walks */
+		hv_log("%s p2m record: %llu pages mapped into it by #PF exits "
+		       "(rebuilt from the p2m %llu after %llu drops); now %llu "
+		       "leaves in %llu table pages", vm->name,
+		       (unsigned long long)g->st.maps,
+		       (unsigned long long)g->st.rebuilds,
+		       (unsigned long long)vm->stats.slat_drops,
+		       (unsigned long long)g->slat.leaves,
+		       (unsigned long long)g->slat.tables);
+	else
+		hv_log("%s %s: slat-violations %llu, pages mapped by them %llu "
+		       "(rebuilt from the p2m %llu after %llu drops); now %llu "
+		       "leaves in %llu table pages",
+		       vm->name, g->slat.fmt->name,
+		       (unsigned long long)vm->stats.exits[EXIT_SLAT_VIOLATION],
+		       (unsigned long long)g->st.maps,
+		       (unsigned long long)g->st.rebuilds,
+		       (unsigned long long)vm->stats.slat_drops,
+		       (unsigned long long)g->slat.leaves,
+		       (unsigned long long)g->slat.tables);
 	if (vm->shadow) {
 		const struct shadow_stats *ss = &vm->shadow->st;
 		hv_log("%s shadow paging: %llu #PF exits: %llu leaves made, "

@@ -369,10 +369,17 @@ int guest_virt_to_phys(struct vcpu *v, u64 va, u64 *gpa)
 	return guest_virt_to_phys_access(v, va, 0, gpa);
 }
 
+/* With shadow paging, the bytes the CPU fetched are those its shadow leaf
+ * maps, whatever the guest's tables say now. */
 int guest_read_insn(struct vcpu *v, u8 *dst, u64 len)
 {
 	for (u64 i = 0; i < len; i++) {
-		u64 gpa;
+		u64 gpa, hpa;
+		if (v->vm->shadow &&
+		    shadow_translate(v->vm->shadow, v->regs.rip + i, &hpa)) {
+			dst[i] = *(const u8 *)hv_ptr(hpa);
+			continue;
+		}
 		if (guest_virt_to_phys(v, v->regs.rip + i, &gpa) < 0 ||
 		    vm_read_phys(v->vm, gpa, dst + i, 1) < 0)
 			return -1;

@@ -233,6 +233,17 @@ void shadow_invlpg(struct shadow *s, u64 va)
 	}
 }
 
+bool shadow_translate(struct shadow *s, u64 va, u64 *hpa)
+{
+	if (s->cur < 0)
+		return false;
+	const u64 *e = leaf_slot(s, &s->root[s->cur], va, false);
+	if (!e || !(*e & SPTE_P))
+		return false;
+	*hpa = (*e & SPTE_ADDR) | (va & (PAGE_SIZE - 1));
+	return true;
+}
+
 /* --- the fault ----------------------------------------------------------- */
 
 static int guest_read(void *ctx, u64 gpa, u64 *value)

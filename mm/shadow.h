@@ -136,6 +136,11 @@ enum shadow_verdict shadow_fault(struct shadow *s, u64 va, u32 error_code,
 /* INVLPG va: the loaded root's leaf for it goes. */
 void shadow_invlpg(struct shadow *s, u64 va);
 
+/* The host address the loaded root maps va to, if a leaf does: where the
+ * CPU itself fetched from (the guest's tables may say otherwise while the
+ * shadows are unsynced, as a TLB may). */
+bool shadow_translate(struct shadow *s, u64 va, u64 *hpa);
+
 /* Drops every shadow entry of every root (the roots stay, empty) and the
  * page marks, and flushes the guest's TLB. */
 void shadow_flush_all(struct shadow *s);

@@ -20,6 +20,23 @@ enum {
 	VEC_AC = 17, VEC_MC = 18, VEC_XM = 19, VEC_VE = 20, VEC_CP = 21,
 };
 
+/*
+ * What a #PF met while the CPU delivered exception `first` becomes (SDM
+ * Vol. 3A 6.15 Table 6-5, APM Vol. 2 8.2.9): during a #PF or a
+ * contributory exception (#DE, #TS, #NP, #SS, #GP) a #DF; during a #DF a
+ * shutdown (triple fault, -1); otherwise the #PF itself.  For a backend
+ * that reflects a guest's #PF the CPU intercepted mid-delivery.
+ */
+static inline int exc_pf_during(u8 first)
+{
+	if (first == VEC_DF)
+		return -1;
+	if (first == VEC_PF || first == VEC_DE ||
+	    (first >= VEC_TS && first <= VEC_GP))
+		return VEC_DF;
+	return VEC_PF;
+}
+
 typedef void (*trap_handler_t)(struct trap_frame *f);
 
 void trap_init(void);

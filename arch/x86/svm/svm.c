@@ -883,10 +883,25 @@ static bool svm_interruptible(struct vcpu *v)
 	       !(vmcb64_get(v, VMCB_EVENTINJ) & EVENT_VALID);
 }
 
-static void svm_inject_page_fault(struct vcpu *v, u64 va, u32 error)
+/* The exception the CPU was delivering when it exited (re-queued by
+ * svm_vcpu_run()) decides what the guest's #PF becomes. */
+static bool svm_inject_page_fault(struct vcpu *v, u64 va, u32 error)
 {
+	u64 pending = vmcb64_get(v, VMCB_EVENTINJ);
+	int vec = VEC_PF;
+
+	if ((pending & EVENT_VALID) &&
+	    (pending & EVENT_TYPE_MASK) == EVENT_TYPE_EXCEPTION)
+		vec = exc_pf_during((u8)(pending & EVENT_VECTOR_MASK));
+	if (vec < 0)
+		return false;
+	if (vec == VEC_DF) {
+		svm_inject_exception(v, VEC_DF, true, 0);
+		return true;
+	}
 	vmcb64_set(v, VMCB_CR2, va);	/* a #PF intercept leaves CR2 alone */
 	svm_inject_exception(v, VEC_PF, true, error);
+	return true;
 }
 
 static void svm_inject_interrupt(struct vcpu *v, u8 vector)

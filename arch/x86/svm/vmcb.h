@@ -70,6 +70,7 @@
 
 /* EVENTINJ / EXITINTINFO (APM 15.20). */
 #define EVENT_VECTOR_MASK 0xffull
+#define EVENT_TYPE_MASK (7ull << 8)
 #define EVENT_TYPE_INTR (0ull << 8)	/* external interrupt */
 #define EVENT_TYPE_EXCEPTION (3ull << 8)
 #define EVENT_ERROR_VALID (1ull << 11)
