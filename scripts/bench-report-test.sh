@@ -55,5 +55,38 @@ refuse unknown-backend "'x86:mem:2:.*': backend 'x86'" "x86:mem:2:$fx"
 refuse bad-size "'vmx:mem:two:.*': size 'two'" "vmx:mem:two:$fx"
 refuse missing-log "cannot read /nonexistent" "vmx:mem:2:/nonexistent"
 refuse no-bench-lines ".*nobench.txt: no \[bench\] op= lines" "vmx:mem:2:$tmp/nobench.txt"
+
+# scripts/bench-paging on the canned pair of a real QEMU run of
+# tests/bench/qemu-paging-{slat,shadow}-8M.scn: its figures are the logs'.
+pg=$top/scripts/bench-paging
+fs=$top/tests/bench/fixtures/svm-paging-slat.txt
+fh=$top/tests/bench/fixtures/svm-paging-shadow.txt
+mkdir -p "$tmp/pg" && echo '[]' > "$tmp/pg/results.json"
+if "$pg" "$tmp/pg" "svm:$fs:$fh" > "$tmp/pg/stdout" 2> "$tmp/pg/stderr"; then
+	j=$tmp/pg/results.json
+	# Memory exits: every #PF, INVLPG and SLAT-violation op and the slat.*
+	# ops they became, over the guest's own demand faults.
+	want=$(awk '/^\[bench\] op=(exit\.(page-fault|invlpg|slat-violation)|slat\.(populate|rebuild)) /{
+			for (i = 1; i <= NF; i++) if ($i ~ /^total=/) t += substr($i, 7) }
+		/demand_faults=/ { split($3, a, "="); f = a[2] }
+		END { printf "%d", t / f }' "$fh")
+	got=$(jq -r '.[] | select(.kind == "paging") | .shadow.per_guest_fault' "$j")
+	[ "$got" = "$want" ] && ok "paging-per-fault ($got)" || bad "paging-per-fault" "$got, want $want"
+	refl=$(sed -nE "s/.* ([0-9]+) the guest's own faults.*/\1/p" "$fh")
+	jq -e --argjson r "$refl" '.[] | select(.kind == "paging") | .shadow.faults_exited == $r and .slat.faults_exited == 0' "$j" > /dev/null &&
+		ok "paging-faults-exited ($refl)" || bad "paging-faults-exited" "$(jq -c '.[] | select(.kind == "paging")' "$j")"
+	grep -qE '^  +page-fault +[0-9]+$' "$tmp/pg/stdout" && grep -qE '^  +slat-violation +[0-9]+ *$' "$tmp/pg/stdout" &&
+		ok "paging-table" || bad "paging-table" "no page-fault or slat-violation row"
+else
+	bad "paging" "failed: $(cat "$tmp/pg/stderr")"
+fi
+grep -v '^\[bench\]' "$fh" > "$tmp/pg-nobench.txt"
+if "$pg" "$tmp/pg" "svm:$fs:$tmp/pg-nobench.txt" > /dev/null 2> "$tmp/err"; then
+	bad "paging-no-bench-lines" "accepted"
+elif grep -qE '^bench-paging: .*pg-nobench.txt: no \[bench\] op= lines' "$tmp/err"; then
+	ok "paging-no-bench-lines"
+else
+	bad "paging-no-bench-lines" "said: $(cat "$tmp/err")"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

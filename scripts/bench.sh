@@ -14,6 +14,8 @@
 #                            count, beside the instrumented one, says what
 #                            the probes cost and, beside native-32M's,
 #                            what memvisor costs the guest in all
+#   *-paging-slat-8M, *-paging-shadow-8M  one workload with EPT/NPT and
+#                            with shadow paging (scripts/bench-paging)
 #
 # An unknown name, or any run that fails (its log's tail is printed), ends
 # with status 1 and no table.  Figures are instruction counts in an
@@ -79,6 +81,7 @@ for n in "${names[@]}"; do
 	case $n in
 	native-*) backend=native bench=overhead log=$out/$n/serial.txt ;;
 	qemu-overhead-plain-*) continue ;;	# the guest's count only, below
+	*-paging-*) continue ;;		# scripts/bench-paging, below
 	qemu-*) backend=svm ;;
 	bochs-*) backend=vmx ;;
 	*) echo "$me: cannot tell the backend of '$n'" >&2; exit 1 ;;
@@ -91,7 +94,27 @@ for n in "${names[@]}"; do
 	size=${n##*-}
 	runs+=("$backend:$bench:${size%M}:$log")
 done
-"$top/scripts/bench-report" "$out" "${runs[@]}" || exit 1
+if [ ${#runs[@]} -gt 0 ]; then
+	"$top/scripts/bench-report" "$out" "${runs[@]}" || exit 1
+else
+	mkdir -p "$out" && echo '[]' > "$out/results.json"
+fi
+
+# EPT/NPT against shadow paging: each backend's pair of runs.
+pairs=()
+for b in qemu:svm bochs:vmx; do
+	e=${b%%:*}
+	for n in "${names[@]}"; do
+		case $n in "$e"-paging-slat-*) ;; *) continue ;; esac
+		sh=${n/-paging-slat-/-paging-shadow-}
+		printf '%s\n' "${names[@]}" | grep -qxF -- "$sh" || continue
+		pairs+=("${b#*:}:$build/boot-tests/$n/serial.txt:$build/boot-tests/$sh/serial.txt")
+	done
+done
+if [ ${#pairs[@]} -gt 0 ]; then
+	echo
+	"$top/scripts/bench-paging" "$out" "${pairs[@]}" || exit 1
+fi
 
 # What the probes cost: the guest's own count of the same workload on
 # the normal build and on the instrumented one.
