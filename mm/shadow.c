@@ -79,7 +79,7 @@ static unsigned root_levels(const struct shadow_root *r)
 /* The leaf slot for va under root r, creating tables if asked; NULL if one
  * is missing (or cannot be allocated).  PAE's PDPTEs hold no rights (those
  * bits are reserved there): present only. */
-static u64 *leaf_slot(struct shadow *s, const struct shadow_root *r, u64 va,
+static u64 *leaf_slot(struct shadow *s, struct shadow_root *r, u64 va,
 		      bool create)
 {
 	u64 table = r->hpa;
@@ -95,6 +95,7 @@ static u64 *leaf_slot(struct shadow *s, const struct shadow_root *r, u64 va,
 				return NULL;
 			bool pdpte = level == 3 && root_levels(r) == 3;
 			*e = t | (pdpte ? SPTE_P : SPTE_TABLE);
+			r->filled = true;
 			s->tables++;
 			if (s->tables > s->st.tables_max)
 				s->st.tables_max = s->tables;
@@ -105,19 +106,29 @@ static u64 *leaf_slot(struct shadow *s, const struct shadow_root *r, u64 va,
 }
 
 /* Frees every table below the one at hpa (a table of `level`) and clears
- * its entries. */
+ * its entries: a whole flush is this over every root, so the entries are
+ * cleared as one string store (4 KiB), and a leaf table is not scanned. */
 static void empty_table(struct shadow *s, u64 hpa, unsigned level)
 {
 	u64 *t = table_at(s, hpa);
 
-	for (unsigned i = 0; i < 512; i++) {
-		if (level > 1 && (t[i] & SPTE_P)) {
+	for (unsigned i = 0; level > 1 && i < 512; i++) {
+		if (t[i] & SPTE_P) {
 			empty_table(s, t[i] & SPTE_ADDR, level - 1);
 			s->env.free_table(s->env.ctx, t[i] & SPTE_ADDR);
 			s->tables--;
 		}
-		t[i] = 0;
 	}
+	__builtin_memset(t, 0, PAGE_SIZE);
+}
+
+/* Empties a root, unless nothing was built under it since it was last. */
+static void empty_root(struct shadow *s, struct shadow_root *r)
+{
+	if (!r->filled)
+		return;
+	empty_table(s, r->hpa, root_levels(r));
+	r->filled = false;
 }
 
 int shadow_init(struct shadow *s, struct gmem *g, const struct slat_env *env,
@@ -153,11 +164,8 @@ void shadow_destroy(struct shadow *s)
 void shadow_flush_all(struct shadow *s)
 {
 	for (int i = 0; i < SHADOW_ROOTS; i++)
-		if (s->root[i].used)
-			empty_table(s, s->root[i].hpa,
-				    root_levels(&s->root[i]));
-	for (u64 gfn = 0; gfn < s->g->npages; gfn++)
-		s->gfn_flags[gfn] = 0;
+		empty_root(s, &s->root[i]);
+	__builtin_memset(s->gfn_flags, 0, s->g->npages);
 	s->unsynced = false;
 	s->st.flush_all++;
 	s->env.flush(s->env.ctx);
@@ -201,15 +209,13 @@ u64 shadow_load(struct shadow *s, const struct gwalk_regs *regs)
 		for (int i = 1; i < SHADOW_ROOTS; i++)
 			if (s->root[i].used < s->root[pick].used)
 				pick = i;
-		empty_table(s, s->root[pick].hpa,
-			    root_levels(&s->root[pick]));
+		empty_root(s, &s->root[pick]);
 		s->root[pick].cr3 = key;
 		s->root[pick].regs = *regs;
 	}
 	/* The same tables read under other rules are other translations. */
 	if (!same_mode(&s->root[pick].regs, regs)) {
-		empty_table(s, s->root[pick].hpa,
-			    root_levels(&s->root[pick]));
+		empty_root(s, &s->root[pick]);
 		s->root[pick].regs = *regs;
 	}
 	s->root[pick].used = ++s->clock;

@@ -80,6 +80,8 @@ struct shadow_root {
 	u64 hpa;		/* its top table (allocated with the shadow) */
 	struct gwalk_regs regs;	/* the guest's paging registers */
 	u64 used;		/* when it was last loaded */
+	bool filled;		/* tables were built under it (else its
+				   top table is all zero) */
 };
 
 struct shadow_stats {
