@@ -112,6 +112,17 @@ void ept_flush(struct vm *vm)
 	ept_flush_eptp(ept_pointer(vm->mem.slat.root));
 }
 
+/* A VM's guest-physical translations: with EPT those tagged by its EPTP;
+ * with shadow paging (EPT off) its linear ones, tagged by its VPID (with
+ * VPID off every entry and exit flushes them anyway). */
+void vmx_flush_slat(struct vm *vm)
+{
+	if (!vm->shadow_paging)
+		ept_flush(vm);
+	else if (vmx.vpid)
+		vpid_flush((u16)(vm->id + 1));
+}
+
 void vpid_flush(u16 vpid)
 {
 	struct invvpid_desc d = { .vpid = vpid, .linear_address = 0 };

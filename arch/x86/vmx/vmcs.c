@@ -42,9 +42,11 @@
 #include "../../../hv/fmt.h"
 #include "../../../hv/hvmem.h"
 #include "../../../hv/string.h"
+#include "../../../hv/vmmem.h"
 
 #define MSR_IA32_SYSENTER_CS	0x174
 #define VEC_UD			6
+#define VEC_PF			14
 #define MSR_IA32_PAT		0x277
 #define MSR_FS_BASE		0xc0000100
 #define MSR_GS_BASE		0xc0000101
@@ -116,9 +118,24 @@ static void msr_pass_through(u8 *bitmap, u32 msr)
 
 static void setup_controls(struct vcpu *v, struct vmx_vcpu *hw)
 {
+	u32 cpu = vmx.cpu, cpu2 = vmx.cpu2, exc = 1u << VEC_UD;
+
+	hw->cr0_mask = vmx.cr0_mask;
+	hw->cr4_mask = vmx.cr4_mask;
+	if (hw->shadow) {
+		/* Shadow paging (vmx.c explains the masks): the guest's CR3,
+		 * INVLPG and page faults are the hypervisor's; EPT is off,
+		 * and with it unrestricted guest. */
+		cpu |= CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING |
+		       CPU_INVLPG_EXITING;
+		cpu2 &= ~(CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST);
+		exc |= 1u << VEC_PF;
+		hw->cr0_mask = vmx.shadow_cr0_mask;
+		hw->cr4_mask = vmx.shadow_cr4_mask;
+	}
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx.pin);
-	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx.cpu);
-	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx.cpu2);
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, cpu);
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, cpu2);
 	vmcs_write(VM_EXIT_CONTROLS, vmx.exit);
 	vmcs_write(VM_ENTRY_CONTROLS, vmx.entry);
 
@@ -126,7 +143,7 @@ static void setup_controls(struct vcpu *v, struct vmx_vcpu *hw)
 	 * a hypercall on Intel too (vmexit.c); any other #UD goes straight
 	 * back to the guest.  With bit 14 clear the guest's page faults never
 	 * exit, and the #PF mask/match pair is irrelevant (SDM 25.2). */
-	vmcs_write(EXCEPTION_BITMAP, 1u << VEC_UD);
+	vmcs_write(EXCEPTION_BITMAP, exc);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	/* With CR3-load exiting forced on by a CPU, count 0 means every MOV
@@ -143,11 +160,12 @@ static void setup_controls(struct vcpu *v, struct vmx_vcpu *hw)
 
 	if (vmx.vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, hw->vpid);
-	hw->eptp_root = v->vm->mem.slat.root;
-	vmcs_write(EPT_POINTER, ept_pointer(hw->eptp_root));
+	hw->eptp_root = hw->shadow ? 0 : v->vm->mem.slat.root;
+	if (!hw->shadow)
+		vmcs_write(EPT_POINTER, ept_pointer(hw->eptp_root));
 
-	vmcs_write(CR0_GUEST_HOST_MASK, vmx.cr0_mask);
-	vmcs_write(CR4_GUEST_HOST_MASK, vmx.cr4_mask);
+	vmcs_write(CR0_GUEST_HOST_MASK, hw->cr0_mask);
+	vmcs_write(CR4_GUEST_HOST_MASK, hw->cr4_mask);
 }
 
 static u64 tss_base(const struct desc_ptr *gdtr, u16 tr)
@@ -212,6 +230,33 @@ static void guest_segment(u32 sel_field, u16 sel, u32 ar)
 	vmcs_write(GUEST_ES_LIMIT + i, GUEST_FLAT_LIMIT);
 	vmcs_write(GUEST_ES_AR_BYTES + i, ar);
 	vmcs_write(GUEST_ES_BASE + i, 0);
+}
+
+bool vmx_load_paging(struct vcpu *v, struct vmx_vcpu *hw, struct vm_exit *e)
+{
+	struct shadow_cpu c;
+	const char *why = vmmem_shadow_cpu(v, &c);
+	u64 entry = vmcs_read(VM_ENTRY_CONTROLS);
+
+	if (why) {
+		*e = (struct vm_exit){ .reason = EXIT_CANNOT_RUN, .stop.why = why };
+		return false;
+	}
+	/* Without unrestricted guest every FIXED0 bit is forced, PE and PG
+	 * among them (the shadow masks hide them). */
+	vmcs_write(GUEST_CR0, (c.cr0 | vmx.cr0_fixed0) & vmx.cr0_fixed1);
+	vmcs_write(CR0_READ_SHADOW, v->cr0);
+	vmcs_write(GUEST_CR3, c.cr3);
+	vmcs_write(GUEST_CR4, vmx_guest_cr4(c.cr4));
+	vmcs_write(CR4_READ_SHADOW, v->cr4);
+	vmcs_write(GUEST_IA32_EFER, c.efer);
+	vmcs_write(VM_ENTRY_CONTROLS, c.efer & EFER_LMA
+					      ? entry | ENTRY_IA32E_MODE_GUEST
+					      : entry & ~(u64)ENTRY_IA32E_MODE_GUEST);
+	/* A new root or new rules: natively a TLB flush. */
+	if (vmx.vpid)
+		vpid_flush(hw->vpid);
+	return true;
 }
 
 static void setup_guest(struct vcpu *v)
@@ -306,6 +351,12 @@ int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 		fmt_snprintf(err, errlen, "VMX: vm%d has no EPT root", v->vm->id);
 		return -1;
 	}
+	if (v->vm->shadow_paging && !vmx.shadow_ok) {
+		fmt_snprintf(err, errlen, "VMX: vm%d: paging=shadow needs CR3-load, "
+			     "CR3-store and INVLPG exiting, which this CPU "
+			     "lacks", v->vm->id);
+		return -1;
+	}
 
 	hw->vmcs_pa = vmx_alloc_frame();
 	hw->msr_bitmap_pa = vmx_alloc_frame();
@@ -325,7 +376,11 @@ int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	*(u32 *)hv_ptr(hw->vmcs_pa) = vmx.revision;
 	u8 *bitmap = hv_ptr(hw->msr_bitmap_pa);
 	memset(bitmap, 0xff, PAGE_SIZE);
-	msr_pass_through(bitmap, MSR_EFER);
+	/* A shadow-paged guest's EFER is the hypervisor's to give the CPU
+	 * (vmexit.c efer_access()). */
+	hw->shadow = v->vm->shadow_paging;
+	if (!hw->shadow)
+		msr_pass_through(bitmap, MSR_EFER);
 	msr_pass_through(bitmap, MSR_FS_BASE);
 	msr_pass_through(bitmap, MSR_GS_BASE);
 
@@ -336,6 +391,14 @@ int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	setup_controls(v, hw);
 	setup_host();
 	setup_guest(v);
+	struct vm_exit none;
+	if (hw->shadow && !vmx_load_paging(v, hw, &none)) {
+		fmt_snprintf(err, errlen, "%s: %s", v->vm->name, none.stop.why);
+		vmx_clear(hw->vmcs_pa);
+		free_hw(hw);
+		xstate_vcpu_destroy(v);
+		return -1;
+	}
 	hw->launched = false;
 	hw->intr_window = false;
 	hw->exit_rip = v->regs.rip;
@@ -345,7 +408,8 @@ int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 
 	/* A VPID or an EPT root used by an earlier VM may still tag stale
 	 * translations; nothing of them may survive into this one. */
-	ept_flush_eptp(ept_pointer(hw->eptp_root));
+	if (!hw->shadow)
+		ept_flush_eptp(ept_pointer(hw->eptp_root));
 	if (vmx.vpid)
 		vpid_flush(hw->vpid);
 	return 0;
@@ -360,7 +424,8 @@ void vmx_vcpu_destroy(struct vcpu *v)
 	/* VMCLEAR writes back whatever the CPU caches of the VMCS, so the
 	 * page can be freed safely. */
 	vmx_clear(hw->vmcs_pa);
-	ept_flush_eptp(ept_pointer(hw->eptp_root));
+	if (!hw->shadow)
+		ept_flush_eptp(ept_pointer(hw->eptp_root));
 	free_hw(hw);
 	xstate_vcpu_destroy(v);
 	v->hw = NULL;

@@ -173,7 +173,7 @@ static void requeue_interrupted_event(void)
 
 /* --- control registers ------------------------------------------------ */
 
-enum cr_result { CR_DONE, CR_FAULT, CR_UNHANDLED };
+enum cr_result { CR_DONE, CR_FAULT, CR_UNHANDLED, CR_STOP };
 
 /* The guest's TLB entries after an emulated control-register write that
  * would have flushed them natively: all of this VPID's (with VPID off,
@@ -189,23 +189,50 @@ static bool legacy_pae_paging(u64 cr0, u64 cr4, u64 efer)
 	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
 }
 
-/* The guest's control state as it sees it, for cr_check.c. */
-static struct cr_state guest_cr_state(void)
+/* The guest's control state as it sees it, for cr_check.c: what
+ * save_guest_state() made of the VMCS at this exit. */
+static struct cr_state guest_cr_state(const struct vcpu *v)
 {
 	return (struct cr_state){
-		.cr0 = (vmcs_read(GUEST_CR0) & ~vmx.cr0_mask) |
-		       (vmcs_read(CR0_READ_SHADOW) & vmx.cr0_mask),
-		.cr3 = vmcs_read(GUEST_CR3),
-		.cr4 = (vmcs_read(GUEST_CR4) & ~vmx.cr4_mask) |
-		       (vmcs_read(CR4_READ_SHADOW) & vmx.cr4_mask),
-		.efer = vmcs_read(GUEST_IA32_EFER),
+		.cr0 = v->cr0, .cr3 = v->cr3, .cr4 = v->cr4, .efer = v->efer,
 		.cs_l = vmcs_read(GUEST_CS_AR_BYTES) & AR_L,
 	};
 }
 
+/*
+ * Shadow paging: the guest's own CR0/CR3/CR4 (v->cr*) after a write the
+ * checks allowed, given to the CPU as vmx_load_paging() derives it.  With
+ * EFER.LME, paging on enters IA-32e mode and paging off leaves it, as
+ * natively (vmx_load_paging() sets the entry control from it).
+ */
+static enum cr_result shadow_cr_write(struct vcpu *v, unsigned cr, u64 val,
+				      struct vm_exit *exit)
+{
+	const struct cr_state s = guest_cr_state(v);
+
+	if (cr == 0) {
+		if (cr0_write_faults(&s, val) || (val & ~vmx.cr0_fixed1))
+			return CR_FAULT;
+		if ((val & CR0_PG) && !(s.cr0 & CR0_PG) && (s.efer & EFER_LME))
+			v->efer |= EFER_LMA;
+		else if (!(val & CR0_PG) && (s.cr0 & CR0_PG))
+			v->efer &= ~EFER_LMA;
+		v->cr0 = val;
+	} else if (cr == 4) {
+		if (cr4_write_faults(&s, val, vmx.cr4_valid & ~SHADOW_CR4_REFUSED))
+			return CR_FAULT;
+		v->cr4 = val;
+	} else {
+		if (cr3_write_faults(&s, val))
+			return CR_FAULT;
+		v->cr3 = val;
+	}
+	return vmx_load_paging(v, v->hw, exit) ? CR_DONE : CR_STOP;
+}
+
 static enum cr_result mov_to_cr0(struct vcpu *v, u64 val)
 {
-	struct cr_state s = guest_cr_state();
+	struct cr_state s = guest_cr_state(v);
 	u64 old = vmcs_read(GUEST_CR0);
 	u64 efer = s.efer;
 	u64 entry = vmcs_read(VM_ENTRY_CONTROLS);
@@ -244,7 +271,7 @@ static enum cr_result mov_to_cr0(struct vcpu *v, u64 val)
  * VMX forces on in GUEST_CR4 but CPUID hides from the guest. */
 static enum cr_result mov_to_cr4(struct vcpu *v, u64 val)
 {
-	struct cr_state s = guest_cr_state();
+	struct cr_state s = guest_cr_state(v);
 	u64 old = s.cr4;
 	u64 efer = s.efer;
 
@@ -269,19 +296,23 @@ static enum cr_result mov_to_cr3(struct vcpu *v, u64 val)
 	return CR_DONE;
 }
 
-/* true if the access was emulated (or faulted) and the guest can go on. */
-static bool handle_cr_access(struct vcpu *v, u64 qual)
+/* true if the access was emulated (or faulted) and the guest can go on;
+ * false with exit filled if the core must see it. */
+static bool handle_cr_access(struct vcpu *v, u64 qual, struct vm_exit *exit)
 {
 	unsigned cr = CR_QUAL_NUMBER(qual);
 	u64 *reg = guest_gpr(&v->regs, CR_QUAL_GPR(qual));
 	bool long_mode = vmcs_read(GUEST_CS_AR_BYTES) & AR_L;
+	bool shadow = ((struct vmx_vcpu *)v->hw)->shadow;
 	enum cr_result r = CR_UNHANDLED;
 
 	switch (CR_QUAL_TYPE(qual)) {
 	case CR_ACCESS_MOV_TO: {
 		/* Outside 64-bit mode the operand is the register's low half. */
 		u64 val = long_mode ? *reg : (u32)*reg;
-		if (cr == 0)
+		if (shadow && (cr == 0 || cr == 3 || cr == 4))
+			r = shadow_cr_write(v, cr, val, exit);
+		else if (cr == 0)
 			r = mov_to_cr0(v, val);
 		else if (cr == 4)
 			r = mov_to_cr4(v, val);
@@ -290,20 +321,84 @@ static bool handle_cr_access(struct vcpu *v, u64 qual)
 		break;
 	}
 	case CR_ACCESS_MOV_FROM:
-		if (cr == 3) {
-			*reg = vmcs_read(GUEST_CR3);
+		if (cr == 3) {	/* with shadow paging the CPU's is the root */
+			u64 val = shadow ? v->cr3 : vmcs_read(GUEST_CR3);
+			*reg = long_mode ? val : (u32)val;
 			r = CR_DONE;
 		}
 		break;
 	default:	/* CLTS, LMSW: our masks never make them exit */
 		break;
 	}
-	if (r == CR_UNHANDLED)
+	if (r == CR_UNHANDLED) {
+		exit->reason = EXIT_CR_ACCESS;
+		hv_log("vmx: %s: unemulated control-register access, "
+		       "qualification 0x%llx", v->vm->name,
+		       (unsigned long long)qual);
+		return false;
+	}
+	if (r == CR_STOP)
 		return false;
 	if (r == CR_FAULT)
 		vmx_inject_exception(v, VEC_GP, true, 0);
 	else
 		v->regs.rip += vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	return true;
+}
+
+/*
+ * Shadow paging: RDMSR and WRMSR of EFER, the guest's own
+ * (vmx_load_paging() gives the CPU the EFER it runs with).  A write the
+ * CPU would refuse is a #GP; LMA is the CPU's, so the guest's value for it
+ * is ignored.  true to re-enter; false with exit filled.
+ */
+static bool efer_access(struct vcpu *v, bool write, struct vm_exit *exit)
+{
+	struct guest_regs *r = &v->regs;
+	const struct cr_state s = guest_cr_state(v);
+
+	if (!write) {
+		r->rax = (u32)v->efer;
+		r->rdx = v->efer >> 32;
+		r->rip += vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+		return true;
+	}
+	u64 val = (r->rdx & 0xffffffffull) << 32 | (r->rax & 0xffffffffull);
+	if (efer_write_faults(&s, val & ~EFER_LMA, vmx.efer_valid)) {
+		hv_log("%s: WRMSR EFER = 0x%llx at RIP 0x%llx: %s: injecting "
+		       "#GP", v->vm->name, (unsigned long long)val,
+		       (unsigned long long)r->rip,
+		       val & ~EFER_LMA & ~vmx.efer_valid ? "a bit this CPU lacks"
+							  : "LME changed with "
+							    "paging on");
+		vmx_inject_exception(v, VEC_GP, true, 0);
+		return true;
+	}
+	v->efer = (val & ~EFER_LMA) | (v->efer & EFER_LMA);
+	if (!vmx_load_paging(v, v->hw, exit))
+		return false;
+	r->rip += vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	return true;
+}
+
+/* Shadow paging: the guest's own #PF; met while the CPU delivered another
+ * exception (re-queued for this entry), a #DF or a triple fault. */
+bool vmx_inject_page_fault(struct vcpu *v, u64 va, u32 error)
+{
+	struct vmx_vcpu *hw = v->hw;
+
+	vmx_make_current(hw);
+	u32 pending = (u32)vmcs_read(VM_ENTRY_INTR_INFO);
+	int vec = VEC_PF;
+	if ((pending & INTR_INFO_VALID) &&
+	    ((pending & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) ==
+		    INTR_TYPE_HW_EXCEPTION)
+		vec = exc_pf_during((u8)(pending & INTR_INFO_VECTOR_MASK));
+	if (vec < 0)
+		return false;
+	if (vec == VEC_PF)
+		hw->cr2 = va;	/* prepare_entry() loads it into CR2 */
+	vmx_inject_exception(v, (u8)vec, true, vec == VEC_PF ? error : 0);
 	return true;
 }
 
@@ -319,12 +414,14 @@ static void save_guest_state(struct vcpu *v, struct vmx_vcpu *hw)
 	hw->exit_rip = v->regs.rip;
 	/* The guest's view: its own value in the bits it owns, the read
 	 * shadow in the bits the mask gives to us. */
-	v->cr0 = (vmcs_read(GUEST_CR0) & ~vmx.cr0_mask) |
-		 (vmcs_read(CR0_READ_SHADOW) & vmx.cr0_mask);
-	v->cr4 = (vmcs_read(GUEST_CR4) & ~vmx.cr4_mask) |
-		 (vmcs_read(CR4_READ_SHADOW) & vmx.cr4_mask);
-	v->cr3 = vmcs_read(GUEST_CR3);
-	v->efer = vmcs_read(GUEST_IA32_EFER);
+	v->cr0 = (vmcs_read(GUEST_CR0) & ~hw->cr0_mask) |
+		 (vmcs_read(CR0_READ_SHADOW) & hw->cr0_mask);
+	v->cr4 = (vmcs_read(GUEST_CR4) & ~hw->cr4_mask) |
+		 (vmcs_read(CR4_READ_SHADOW) & hw->cr4_mask);
+	if (!hw->shadow) {	/* else the guest's own, kept in v */
+		v->cr3 = vmcs_read(GUEST_CR3);
+		v->efer = vmcs_read(GUEST_IA32_EFER);
+	}
 	/* CPL is SS.DPL (SDM 24.4.1: the VMCS has no CPL field). */
 	v->cpl = (u8)((vmcs_read(GUEST_SS_AR_BYTES) >> AR_DPL_SHIFT) & 3);
 }
@@ -332,7 +429,7 @@ static void save_guest_state(struct vcpu *v, struct vmx_vcpu *hw)
 static void prepare_entry(struct vcpu *v, struct vmx_vcpu *hw)
 {
 	/* The core may have rebuilt the SLAT from scratch. */
-	if (v->vm->mem.slat.root != hw->eptp_root) {
+	if (!hw->shadow && v->vm->mem.slat.root != hw->eptp_root) {
 		hw->eptp_root = v->vm->mem.slat.root;
 		vmcs_write(EPT_POINTER, ept_pointer(hw->eptp_root));
 		ept_flush_eptp(ept_pointer(hw->eptp_root));
@@ -453,18 +550,25 @@ static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
 		break;
 	case VMX_EXIT_RDMSR:
 	case VMX_EXIT_WRMSR:
+		if ((u32)v->regs.rcx == MSR_EFER &&
+		    ((struct vmx_vcpu *)v->hw)->shadow)
+			return !efer_access(v, basic == VMX_EXIT_WRMSR, exit);
 		exit->reason = basic == VMX_EXIT_RDMSR ? EXIT_MSR_READ
 						       : EXIT_MSR_WRITE;
 		exit->msr.index = (u32)v->regs.rcx;
 		break;
 	case VMX_EXIT_CR_ACCESS:
 		qual = vmcs_read(EXIT_QUALIFICATION);
-		if (handle_cr_access(v, qual))
+		if (handle_cr_access(v, qual, exit))
 			return false;
-		exit->reason = EXIT_CR_ACCESS;
-		hv_log("vmx: %s: unemulated control-register access, "
-		       "qualification 0x%llx", v->vm->name,
-		       (unsigned long long)qual);
+		break;
+	case VMX_EXIT_INVLPG:	/* shadow paging: the address is given */
+		exit->reason = EXIT_INVLPG;
+		exit->pf.va = vmcs_read(EXIT_QUALIFICATION);
+		break;
+	case VMX_EXIT_INVPCID:	/* ... INVPCID exits with it: drop all */
+		exit->reason = EXIT_INVLPG;
+		exit->pf.all = true;
 		break;
 	case VMX_EXIT_EPT_VIOLATION:
 		insn = false;
@@ -526,6 +630,15 @@ static bool decode_exit(struct vcpu *v, u32 basic, struct vm_exit *exit)
 		}
 		if (ud_is_virt_insn(v, info, exit))
 			break;
+		if ((info & INTR_INFO_VECTOR_MASK) == VEC_PF &&
+		    ((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) ==
+			    INTR_TYPE_HW_EXCEPTION) {
+			/* Shadow paging: CR2 is left alone by the CPU. */
+			exit->reason = EXIT_PAGE_FAULT;
+			exit->pf.va = vmcs_read(EXIT_QUALIFICATION);
+			exit->pf.error = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+			break;
+		}
 		exit->reason = EXIT_EXCEPTION;
 		exit->exc.vector = (u8)(info & INTR_INFO_VECTOR_MASK);
 		exit->exc.has_error = info & INTR_INFO_DELIVER_CODE;

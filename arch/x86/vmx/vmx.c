@@ -34,6 +34,7 @@
 #include "../../../hv/finish.h"
 #include "../../../hv/fmt.h"
 #include "../../../hv/hvmem.h"
+#include "../../../hv/vmmem.h"
 
 /* IA32_FEATURE_CONTROL (SDM Vol. 3C 23.7). */
 #define FEATURE_CONTROL_LOCK			(1ull << 0)
@@ -387,6 +388,25 @@ static int vmx_enable(char *err, size_t errlen)
 			vmx.cr4_fixed1;
 	vmx.cr4_mask = (vmx.cr4_fixed0 | ~vmx.cr4_fixed1 | ~vmx.cr4_valid) &
 		       0xffffffffull;
+	/*
+	 * A shadow-paged VM (vmmem_shadow_cpu()) runs with PE, PG and WP
+	 * forced and without unrestricted guest, CR4.PAE forced and PGE,
+	 * SMEP, SMAP and PKE cleared while its paging is off: those bits
+	 * differ between its CPU and its own view, and each change of a bit
+	 * its walks depend on must exit to reach the shadow MMU; the features
+	 * it is refused must exit to be answered with #GP.  Its CR3 loads and
+	 * stores, INVLPG (and INVPCID with it) and #PF exit too.
+	 */
+	vmx.shadow_cr0_mask = vmx.cr0_mask | CR0_PE | CR0_PG | CR0_WP;
+	vmx.shadow_cr4_mask = (vmx.cr4_mask | CR4_PAE | CR4_PSE | CR4_PGE |
+			       CR4_SMEP | CR4_SMAP | SHADOW_CR4_REFUSED) &
+			      0xffffffffull;
+	vmx.efer_valid = guest_efer_valid_bits();
+	u64 cap = rdmsr(vmx.true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
+				      : MSR_IA32_VMX_PROCBASED_CTLS) >> 32;
+	u32 need = CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING |
+		   CPU_INVLPG_EXITING;
+	vmx.shadow_ok = (cap & need) == need;
 
 	/* Our own CR0/CR4 must satisfy the same MSRs before VMXON (SDM
 	 * 23.8); in practice this sets CR0.NE and CR4.VMXE. */
@@ -472,11 +492,13 @@ const struct backend_ops vmx_backend = {
 	.vcpu_destroy = vmx_vcpu_destroy,
 	.vcpu_run = vmx_vcpu_run,
 	.cpuid_adjust = vmx_cpuid_adjust,
+	.shadow_paging = true,
 	.inject_exception = vmx_inject_exception,
+	.inject_page_fault = vmx_inject_page_fault,
 	.interruptible = vmx_interruptible,
 	.inject_interrupt = vmx_inject_interrupt,
 	.set_intr_window = vmx_set_intr_window,
-	.flush_slat = ept_flush,
+	.flush_slat = vmx_flush_slat,
 	.dump = vmx_dump,
 	.break_state = vmx_break_state,
 	.raise_host_nmi = vmx_raise_host_nmi,

@@ -30,6 +30,12 @@ struct vmx_caps {
 	/* Guest CR bits VMX forces either way: owned by us, shadowed. */
 	u64 cr0_mask, cr4_mask;
 	u64 cr4_valid;		/* CR4 bits a guest may set (vmx.c) */
+	/* Shadow paging (vm=...,paging=shadow): the controls it needs are
+	 * there, the masks of the bits a shadow VM's CPU differs in, and the
+	 * EFER bits a guest may set (its EFER writes exit). */
+	bool shadow_ok;
+	u64 shadow_cr0_mask, shadow_cr4_mask;
+	u64 efer_valid;
 	u64 eptp_flags;		/* memory type, walk length, A/D enable */
 	bool vpid;		/* VPID enabled in cpu2 */
 	bool ins_outs_info;	/* IA32_VMX_BASIC bit 54: INS/OUTS exits
@@ -53,6 +59,8 @@ struct vmx_vcpu {
 	struct guest_dregs dregs; /* DR0-DR3, DR6: not in the VMCS */
 	bool host_nmi;		/* selftest: meet a host NMI at the next entry */
 	bool intr_window;	/* interrupt-window exiting is on */
+	bool shadow;		/* shadow paging: EPT off */
+	u64 cr0_mask, cr4_mask;	/* this VMCS's guest/host masks */
 };
 
 /* vmx.c */
@@ -68,6 +76,13 @@ u64 vmx_guest_cr0(u64 wanted);
 u64 vmx_guest_cr4(u64 wanted);
 
 /* vmexit.c */
+/* Shadow paging: gives the VMCS the paging registers the CPU runs the
+ * guest with, from the guest's own (hv/vmmem.c vmmem_shadow_cpu()); false
+ * with e saying why if its mode cannot be run so (VMCS current). */
+bool vmx_load_paging(struct vcpu *v, struct vmx_vcpu *hw, struct vm_exit *e);
+bool vmx_inject_page_fault(struct vcpu *v, u64 va, u32 error);
+void vmx_flush_slat(struct vm *vm);
+
 void vmx_raise_host_nmi(struct vcpu *v);
 void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit);
 void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error,
