@@ -249,6 +249,24 @@ static void stub_inject(struct vcpu *v, u8 vector, bool has_error, u32 error)
 	stub_injected_vector = vector;
 }
 
+u64 stub_pf_va;
+u32 stub_pf_error;
+bool stub_pf_triple;
+
+/* Records a reflected #PF (as a #PF injection); stub_pf_triple makes it a
+ * #PF met delivering a #DF. */
+static bool stub_inject_pf(struct vcpu *v, u64 va, u32 error)
+{
+	(void)v;
+	if (stub_pf_triple)
+		return false;
+	stub_pf_va = va;
+	stub_pf_error = error;
+	stub_injected++;
+	stub_injected_vector = 14;
+	return true;
+}
+
 static void stub_dump(struct vcpu *v)
 {
 	(void)v;
@@ -257,7 +275,9 @@ static void stub_dump(struct vcpu *v)
 const struct backend_ops stub_backend = {
 	.name = "stub",
 	.slat = &npt_format,
+	.shadow_paging = true,
 	.inject_exception = stub_inject,
+	.inject_page_fault = stub_inject_pf,
 	.flush_slat = stub_flush_slat,
 	.dump = stub_dump,
 };

@@ -50,6 +50,11 @@ extern u64 stub_flushes[VM_MAX];	/* flush_slat calls per VM id */
 extern u64 stub_injected;
 extern u8 stub_injected_vector;
 extern void (*stub_on_flush)(struct vm *vm);
+/* The last reflected #PF (inject_page_fault); set stub_pf_triple to have
+ * the backend answer "triple fault". */
+extern u64 stub_pf_va;
+extern u32 stub_pf_error;
+extern bool stub_pf_triple;
 
 /* A VM as hv/run.c builds it (id, "vmN", RAM, vCPU, RUNNING), with its
  * memory from the real vmmem_init().  0 or -1. */

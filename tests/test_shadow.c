@@ -16,6 +16,7 @@
 
 #include "unit.h"
 #include "stub_hv.h"
+#include "../hv/exit.h"
 #include "../hv/hvmem.h"
 #include "../hv/vmmem.h"
 #include "../mm/shadow.h"
@@ -383,6 +384,104 @@ TEST(shadow_self_mapped_table_write)
 	CHECK(!sh.unsynced);
 	CHECK_EQ(leaf(0x405000), 0);
 	(void)why;
+	teardown();
+}
+
+/* What the CPU runs a shadow-paged vCPU with (hv/vmmem.c): paging always
+ * on through the root of the guest's CR3, WP and PAE forced; with the
+ * guest's paging off its paging bits hidden from the CPU. */
+TEST(shadow_cpu_registers_from_the_guests)
+{
+	struct vcpu *v = &vm.vcpu;
+	struct shadow_cpu c;
+
+	setup();
+	v->cr0 = CR0_PE | CR0_ET;
+	v->cr3 = 0x1000;
+	v->cr4 = CR4_SMEP | CR4_PGE;
+	v->efer = EFER_LME | EFER_NXE;
+	CHECK(vmmem_shadow_cpu(v, &c) == NULL);
+	CHECK_EQ(c.cr0, CR0_PE | CR0_ET | CR0_PG | CR0_WP);
+	CHECK_EQ(c.cr4, CR4_PAE);
+	CHECK_EQ(c.efer, EFER_NXE);
+	CHECK_EQ(c.cr3, sh.root[sh.cur].hpa);
+	CHECK_EQ(sh.root[sh.cur].cr3, SHADOW_PAGING_OFF);
+	CHECK(c.cr3 < 4 * GiB);
+	v->cr0 |= CR0_PG | CR0_WP;
+	v->cr4 |= CR4_PAE;
+	v->efer |= EFER_LMA;
+	CHECK(vmmem_shadow_cpu(v, &c) == NULL);
+	CHECK_EQ(c.cr4, CR4_PAE | CR4_SMEP | CR4_PGE);
+	CHECK_EQ(c.efer, EFER_LME | EFER_LMA | EFER_NXE);
+	CHECK_EQ(sh.root[sh.cur].cr3, 0x1000);
+	CHECK_EQ(c.cr3, sh.root[sh.cur].hpa);
+	v->efer &= ~(EFER_LME | EFER_LMA);	/* PAE paging: not shadowed */
+	CHECK_STR(vmmem_shadow_cpu(v, &c), "paging outside long mode (32-bit "
+		  "or PAE paging) is not shadowed");
+	v->cr0 = CR0_ET;
+	CHECK_STR(vmmem_shadow_cpu(v, &c),
+		  "real mode (CR0.PE = 0) is not shadowed");
+	teardown();
+}
+
+/* The core's half, through exit_handle() as the backends call it. */
+static void exit_pf(u64 va, u32 error)
+{
+	struct vm_exit e = { .reason = EXIT_PAGE_FAULT,
+			     .pf = { .va = va, .error = error } };
+	exit_handle(&vm, &e);
+}
+
+/* A #PF exit the guest's tables explain is reflected with the walk's error
+ * code and its address; one they do not is answered with a leaf; INVLPG
+ * drops the leaf and moves RIP past; a walk that leaves RAM stops the VM
+ * with what and where; a #PF met delivering a #DF is a triple fault. */
+TEST(shadow_exits_through_the_core)
+{
+	struct gwalk_regs r = long_mode(0x1000);
+
+	setup();
+	build_tables();
+	shadow_load(&sh, &r);
+	vm.vcpu.cr0 = r.cr0;
+	vm.vcpu.cr3 = r.cr3;
+	vm.vcpu.cr4 = r.cr4;
+	vm.vcpu.efer = r.efer;
+	vm.vcpu.regs.rip = 0x1234;
+	u64 injected = stub_injected;
+	exit_pf(0x403000, PFERR_U);		/* PTE 3: not present */
+	CHECK_EQ(stub_injected, injected + 1);
+	CHECK_EQ(stub_pf_va, 0x403000);
+	CHECK_EQ(stub_pf_error, PFERR_U);
+	exit_pf(0x401000, PFERR_U | PFERR_W);	/* supervisor page */
+	CHECK_EQ(stub_pf_error, PFERR_P | PFERR_W | PFERR_U);
+	exit_pf(0x400000, PFERR_U);		/* the guest's tables allow it */
+	CHECK_EQ(stub_injected, injected + 2);
+	CHECK(leaf(0x400000) & SPTE_P);
+	CHECK_EQ(vm.stats.exits[EXIT_PAGE_FAULT], 3);
+	struct vm_exit inv = { .reason = EXIT_INVLPG, .insn_len = 3,
+			       .pf = { .va = 0x400000 } };
+	exit_handle(&vm, &inv);
+	CHECK_EQ(leaf(0x400000), 0);
+	CHECK_EQ(vm.vcpu.regs.rip, 0x1237);
+	CHECK_EQ(vm.state, VM_RUNNING);
+	gput(0x4000 + 4 * 8, 0x7ff00000 | RW_USER);	/* beyond its RAM */
+	exit_pf(0x404000, PFERR_U);
+	CHECK_EQ(vm.state, VM_STOPPED);
+	CHECK_STR(vm.stop_reason, "shadow paging: the guest's tables map a GPA "
+		  "beyond its RAM, at GVA 0x404000 (read, user) at RIP 0x1237, "
+		  "CR3 0x1000");
+	teardown();
+
+	setup();
+	build_tables();
+	shadow_load(&sh, &r);
+	stub_pf_triple = true;
+	exit_pf(0x403000, 0);
+	stub_pf_triple = false;
+	CHECK_EQ(vm.state, VM_STOPPED);
+	CHECK(strstr(vm.stop_reason, "triple fault (shutdown): a #PF at GVA "
+		     "0x403000 while delivering a #DF") != NULL);
 	teardown();
 }
 
