@@ -448,6 +448,18 @@ static int parse_share(struct hv_config *cfg, const char *val, size_t len,
 	return -1;
 }
 
+static int parse_shadow_rmap(struct hv_config *cfg, const char *val,
+			     size_t len, char *err, size_t errlen)
+{
+	if (token_is(val, len, "on") || token_is(val, len, "off")) {
+		cfg->shadow_rmap_off = token_is(val, len, "off");
+		return 0;
+	}
+	fmt_snprintf(err, errlen, "shadow_rmap: '%.*s' is neither 'on' nor "
+		     "'off'", (int)len, val);
+	return -1;
+}
+
 static int parse_share_scan(struct hv_config *cfg, const char *val,
 			    size_t len, char *err, size_t errlen)
 {
@@ -478,6 +490,7 @@ static const struct config_key keys[] = {
 	{ "share", false, parse_share },
 	{ "share_scan", false, parse_share_scan },
 	{ "share_oracle", false, parse_share_oracle },
+	{ "shadow_rmap", false, parse_shadow_rmap },
 	{ "selftest", false, parse_selftest },
 };
 

@@ -45,6 +45,10 @@
  *   balloon_max=PERCENT  the most of a VM's RAM its balloon target may
  *                   ask for (0-90, default 65)
  *   share=on|off    content-based page sharing (default on)
+ *   shadow_rmap=on|off  shadow-paged VMs keep a reverse map from guest
+ *                   page to shadow leaves, so a p2m change drops only that
+ *                   page's leaves (default on); off, it drops every shadow
+ *                   of the VM (mm/shadow.h; for measuring the two)
  *   share_scan=N    pages the sharing scanner hashes per round, between
  *                   slices (1-65536, default 128)
  *   share_oracle=0|1  print the sharing oracle with every [stat] line too
@@ -131,6 +135,7 @@ struct hv_config {
 	u64 idle_tax;		/* percent */
 	u64 balloon_max;	/* percent of a VM's RAM */
 	bool share;		/* share=on (default) */
+	bool shadow_rmap_off;	/* shadow_rmap=off */
 	u64 share_scan;
 	u64 share_oracle;
 	int vm_count;

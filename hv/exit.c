@@ -567,7 +567,7 @@ static void handle_invlpg(struct vm *vm, struct vm_exit *e)
 		return;
 	}
 	if (e->pf.all)
-		shadow_flush_all(vm->shadow);
+		shadow_flush_all(vm->shadow, SHADOW_FLUSH_INVALIDATE);
 	else
 		shadow_invlpg(vm->shadow, e->pf.va);
 	skip_insn(&vm->vcpu, e);

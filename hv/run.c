@@ -286,8 +286,12 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		       "%llu the guest's own faults (reflected), %llu waited "
 		       "for a frame; %llu first writes (dirty), %llu page-table "
 		       "writes (%llu to their own walk's tables), %llu whole "
-		       "flushes; CR3 roots %llu hit / %llu missed; %llu INVLPG; "
-		       "at most %llu table pages", vm->name,
+		       "flushes (%llu for p2m changes, %llu page-table writes, "
+		       "%llu writable tables walked, %llu invalidations while "
+		       "unsynced, %llu hypervisor writes); reverse map %s: %llu "
+		       "leaves dropped through it, %llu p2m flushes it answered, "
+		       "full %llu times; CR3 roots %llu hit / %llu missed; %llu "
+		       "INVLPG; at most %llu table pages", vm->name,
 		       (unsigned long long)ss->faults,
 		       (unsigned long long)ss->fixed,
 		       (unsigned long long)ss->reflected,
@@ -296,6 +300,15 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		       (unsigned long long)ss->pt_writes,
 		       (unsigned long long)ss->self_writes,
 		       (unsigned long long)ss->flush_all,
+		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_P2M],
+		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_PT_WRITE],
+		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_WMAPPED],
+		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_INVALIDATE],
+		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_HV_WRITE],
+		       vm->shadow->rmap_cap ? "on" : "off",
+		       (unsigned long long)ss->rmap_drops,
+		       (unsigned long long)ss->rmap_flushes,
+		       (unsigned long long)ss->rmap_full,
 		       (unsigned long long)ss->root_hits,
 		       (unsigned long long)ss->root_misses,
 		       (unsigned long long)ss->invlpg,
@@ -956,6 +969,7 @@ bool run_vms(const struct hv_config *cfg, const struct boot_info *boot)
 			(unsigned long long)(frames.st.free * PAGE_SIZE / MiB),
 			(unsigned long long)(HV_RESERVE_FRAMES * PAGE_SIZE /
 					     MiB));
+	vmmem_shadow_rmap = !cfg->shadow_rmap_off;
 	if (guest_share_init(cfg->share, err, sizeof(err)) < 0 ||
 	    guest_swap_init(cfg->swap_bytes, cfg->swap_low, cfg->swap_high,
 			    err, sizeof(err)) < 0)

@@ -131,11 +131,23 @@ static void tlb_flush(void *ctx)
 {
 	struct vm *vm = ctx;
 
-	if (vm->shadow)		/* every shadow goes, then the TLB */
-		shadow_flush_all(vm->shadow);
+	if (vm->shadow)		/* the TLB, and the shadows if need be */
+		shadow_p2m_flush(vm->shadow);
 	else
 		backend->flush_slat(vm);
 }
+
+/* A shadow VM's SLAT tree changed a present leaf: the shadow leaves that
+ * map the page go now (mm/shadow.c, the reverse map). */
+static void p2m_unmapped(void *ctx, u64 gpa, u64 old_hpa)
+{
+	struct vm *vm = ctx;
+
+	if (vm->shadow)		/* none before shadow_setup() */
+		shadow_p2m_unmapped(vm->shadow, gpa, old_hpa);
+}
+
+bool vmmem_shadow_rmap = true;
 
 /* The shadow MMU's own flush: the guest's TLB (its ASID or VPID). */
 static void shadow_tlb_flush(void *ctx)
@@ -147,26 +159,35 @@ static void shadow_tlb_flush(void *ctx)
 
 static struct shadow shadows[VM_MAX];
 
-/* Bytes of page marks (mm/shadow.h) for the VM, in frames. */
-static u64 shadow_flag_frames(const struct vm *vm)
+/* Reverse-map entries of a shadow VM: twice its pages and some, enough for
+ * every page mapped at two addresses and the dirty-bit upgrades between
+ * two whole flushes; when full it falls back to those (counted). */
+static u64 shadow_rmap_cap(const struct vm *vm)
 {
-	return (vm->npages + PAGE_SIZE - 1) / PAGE_SIZE;
+	return vmmem_shadow_rmap ? 2 * vm->npages + 4096 : 0;
+}
+
+/* The shadow MMU's bookkeeping (mm/shadow.h) for the VM, in frames. */
+static u64 shadow_meta_frames(const struct vm *vm)
+{
+	return ALIGN_UP(shadow_meta_bytes(vm->npages, shadow_rmap_cap(vm)),
+			PAGE_SIZE) / PAGE_SIZE;
 }
 
 /* The shadow MMU of a VM with shadow_paging, over its gmem; 0 or -1. */
 static int shadow_setup(struct vm *vm, char *err, size_t errlen)
 {
 	const struct slat_env env = { table_alloc, table_free, table_ptr,
-				      shadow_tlb_flush, vm };
-	u64 flags = hv_frames_alloc(shadow_flag_frames(vm), 1);
+				      shadow_tlb_flush, vm, NULL };
+	u64 meta = hv_frames_alloc(shadow_meta_frames(vm), 1);
 
-	if (flags && shadow_init(&shadows[vm->id], &vm->mem, &env,
-				 hv_ptr(flags)) == 0) {
+	if (meta && shadow_init(&shadows[vm->id], &vm->mem, &env, hv_ptr(meta),
+				shadow_rmap_cap(vm)) == 0) {
 		vm->shadow = &shadows[vm->id];
 		return 0;
 	}
-	if (flags)
-		hv_frames_free(flags, shadow_flag_frames(vm));
+	if (meta)
+		hv_frames_free(meta, shadow_meta_frames(vm));
 	fmt_snprintf(err, errlen, "%s: no frames for its shadow page tables",
 		     vm->name);
 	return -1;
@@ -207,7 +228,7 @@ int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 {
 	u64 pa = hv_frames_alloc(p2m_frames(vm), 1);
 	struct slat_env env = { table_alloc, table_free, table_ptr, tlb_flush,
-				vm };
+				vm, vm->shadow_paging ? p2m_unmapped : NULL };
 
 	if (!pa) {
 		fmt_snprintf(err, errlen,
@@ -311,7 +332,7 @@ void vmmem_destroy(struct vm *vm)
 	if (vm->shadow) {
 		shadow_destroy(vm->shadow);
 		hv_frames_free((u64)vm->shadow->gfn_flags,
-			       shadow_flag_frames(vm));
+			       shadow_meta_frames(vm));
 		vm->shadow = NULL;
 	}
 	hv_frames_free((u64)p2m, p2m_frames(vm));

@@ -122,6 +122,10 @@ struct shadow_cpu {
  * leaf means in ways the shadow MMU does not model (mm/shadow.h). */
 #define SHADOW_CR4_REFUSED (CR4_PCIDE | CR4_LA57 | CR4_PKE | CR4_PKS | CR4_CET)
 const char *vmmem_shadow_cpu(struct vcpu *v, struct shadow_cpu *c);
+/* shadow_rmap=on|off: whether shadow VMs created from now on keep the
+ * reverse map (mm/shadow.h); off, every p2m change drops all their
+ * shadows (default on). */
+extern bool vmmem_shadow_rmap;
 
 /* The end-of-VM self-check of the guest-memory invariants (gmem_check):
  * the number of differences, each printed. */

@@ -131,11 +131,103 @@ static void empty_root(struct shadow *s, struct shadow_root *r)
 	r->filled = false;
 }
 
-int shadow_init(struct shadow *s, struct gmem *g, const struct slat_env *env,
-		u8 *flags)
+/* --- the reverse map ---------------------------------------------------- */
+
+/* Forgets every entry (their leaves are gone, or their tables freed). */
+static void rmap_reset(struct shadow *s)
 {
-	*s = (struct shadow){ .g = g, .env = *env, .gfn_flags = flags,
-			      .cur = -1 };
+	if (!s->rmap_cap)
+		return;
+	__builtin_memset(s->rmap_head, 0, s->g->npages * sizeof(u32));
+	s->rmap_used = 1;	/* entry 0 ends a list */
+}
+
+/* The leaf at spte maps guest page gfn now. */
+static void rmap_add(struct shadow *s, u64 gfn, u64 *spte)
+{
+	if (!s->rmap_cap)
+		return;
+	if (s->rmap_used == s->rmap_cap) {
+		if (!s->rmap_lost)
+			s->st.rmap_full++;
+		s->rmap_lost = true;
+		return;
+	}
+	u32 i = (u32)s->rmap_used++;
+	s->rmap[i] = (struct shadow_rmap){ spte, s->rmap_head[gfn] };
+	s->rmap_head[gfn] = i;
+}
+
+/*
+ * Every leaf on gfn's list that still maps old_hpa goes.  An entry may be
+ * stale (its leaf was dropped by INVLPG, or replaced): a leaf that maps
+ * another frame now is left alone, and one that maps the same frame for
+ * another page (a shared frame) is dropped too, which costs a fault and
+ * nothing else.  Entries are never removed one by one: their pointers stay
+ * valid until the tables go, and then the whole map is reset.
+ */
+void shadow_p2m_unmapped(struct shadow *s, u64 gpa, u64 old_hpa)
+{
+	u64 gfn = gpa / PAGE_SIZE;
+
+	if (!s->rmap_cap || s->rmap_lost || gpa == SLAT_UNMAPPED_MANY ||
+	    gfn >= s->g->npages) {
+		s->p2m_drop_all = true;
+		return;
+	}
+	for (u32 i = s->rmap_head[gfn]; i; i = s->rmap[i].next) {
+		u64 *e = s->rmap[i].spte;
+		if ((*e & SPTE_P) && (*e & SPTE_ADDR) == old_hpa) {
+			*e = 0;
+			s->st.rmap_drops++;
+		}
+	}
+	s->rmap_head[gfn] = 0;
+}
+
+void shadow_p2m_flush(struct shadow *s)
+{
+	if (s->p2m_drop_all) {
+		shadow_flush_all(s, SHADOW_FLUSH_P2M);
+		return;
+	}
+	s->st.rmap_flushes++;
+	s->env.flush(s->env.ctx);
+}
+
+/* --- setting up -------------------------------------------------------- */
+
+/* The layout of meta: page marks, then the heads, then the entries. */
+static u64 heads_offset(u64 npages)
+{
+	return ALIGN_UP(npages, 8);
+}
+
+static u64 entries_offset(u64 npages)
+{
+	return heads_offset(npages) + ALIGN_UP(npages * sizeof(u32), 8);
+}
+
+u64 shadow_meta_bytes(u64 npages, u64 rmap_cap)
+{
+	return rmap_cap ? entries_offset(npages) +
+				  rmap_cap * sizeof(struct shadow_rmap)
+			: heads_offset(npages);
+}
+
+int shadow_init(struct shadow *s, struct gmem *g, const struct slat_env *env,
+		void *meta, u64 rmap_cap)
+{
+	u8 *m = meta;
+
+	*s = (struct shadow){ .g = g, .env = *env, .gfn_flags = m, .cur = -1 };
+	__builtin_memset(m, 0, shadow_meta_bytes(g->npages, rmap_cap));
+	if (rmap_cap) {
+		s->rmap_head = (u32 *)(m + heads_offset(g->npages));
+		s->rmap = (struct shadow_rmap *)(m + entries_offset(g->npages));
+		s->rmap_cap = rmap_cap;
+		rmap_reset(s);
+	}
 	for (int i = 0; i < SHADOW_ROOTS; i++) {
 		s->root[i].hpa = env->alloc_table(env->ctx);
 		if (!s->root[i].hpa) {
@@ -161,13 +253,17 @@ void shadow_destroy(struct shadow *s)
 	s->cur = -1;
 }
 
-void shadow_flush_all(struct shadow *s)
+void shadow_flush_all(struct shadow *s, enum shadow_flush_cause why)
 {
 	for (int i = 0; i < SHADOW_ROOTS; i++)
 		empty_root(s, &s->root[i]);
 	__builtin_memset(s->gfn_flags, 0, s->g->npages);
+	rmap_reset(s);
+	s->rmap_lost = false;
+	s->p2m_drop_all = false;
 	s->unsynced = false;
 	s->st.flush_all++;
+	s->st.flush_by[why]++;
 	s->env.flush(s->env.ctx);
 }
 
@@ -178,7 +274,19 @@ void shadow_hv_wrote(struct shadow *s, u64 gfn)
 	if (gfn < s->g->npages &&
 	    ((s->gfn_flags[gfn] & SH_PT) ||
 	     (s->unsynced && (s->gfn_flags[gfn] & SH_WMAPPED))))
-		shadow_flush_all(s);
+		shadow_flush_all(s, SHADOW_FLUSH_HV_WRITE);
+}
+
+/* Empties one root for reuse: the reverse map's pointers into its tables
+ * die with them, so it forgets everything, and the next p2m change drops
+ * every shadow (the other roots' leaves are no longer recorded). */
+static void evict_root(struct shadow *s, struct shadow_root *r)
+{
+	if (!r->filled)
+		return;
+	empty_root(s, r);
+	rmap_reset(s);
+	s->rmap_lost = true;
 }
 
 /* The paging registers that change what a walk means. */
@@ -196,7 +304,7 @@ u64 shadow_load(struct shadow *s, const struct gwalk_regs *regs)
 	int pick = -1;
 
 	if (s->unsynced)	/* a CR3 load invalidates what it left */
-		shadow_flush_all(s);
+		shadow_flush_all(s, SHADOW_FLUSH_INVALIDATE);
 	for (int i = 0; i < SHADOW_ROOTS; i++)
 		if (s->root[i].used && s->root[i].cr3 == key)
 			pick = i;
@@ -209,13 +317,13 @@ u64 shadow_load(struct shadow *s, const struct gwalk_regs *regs)
 		for (int i = 1; i < SHADOW_ROOTS; i++)
 			if (s->root[i].used < s->root[pick].used)
 				pick = i;
-		empty_root(s, &s->root[pick]);
+		evict_root(s, &s->root[pick]);
 		s->root[pick].cr3 = key;
 		s->root[pick].regs = *regs;
 	}
 	/* The same tables read under other rules are other translations. */
 	if (!same_mode(&s->root[pick].regs, regs)) {
-		empty_root(s, &s->root[pick]);
+		evict_root(s, &s->root[pick]);
 		s->root[pick].regs = *regs;
 	}
 	s->root[pick].used = ++s->clock;
@@ -227,7 +335,7 @@ void shadow_invlpg(struct shadow *s, u64 va)
 {
 	s->st.invlpg++;
 	if (s->unsynced) {
-		shadow_flush_all(s);
+		shadow_flush_all(s, SHADOW_FLUSH_INVALIDATE);
 		return;
 	}
 	if (s->cur < 0)
@@ -283,19 +391,21 @@ static int guest_write(void *ctx, u64 gpa, u64 value)
 static void protect_walk(struct shadow *s, const struct gwalk *w, u64 gfn,
 			 bool write)
 {
-	bool flush = write && (s->gfn_flags[gfn] & SH_PT), self = false;
+	bool pt_write = write && (s->gfn_flags[gfn] & SH_PT), self = false;
+	bool wmapped = false;
 
-	if (flush)
+	if (pt_write)
 		s->st.pt_writes++;
 	for (unsigned i = 0; i < w->levels; i++) {
 		u64 t = w->table[i] / PAGE_SIZE;
 		self |= write && t == gfn;
 		if (!s->unsynced && !(s->gfn_flags[t] & SH_PT) &&
 		    (s->gfn_flags[t] & SH_WMAPPED))
-			flush = true;
+			wmapped = true;
 	}
-	if (flush)
-		shadow_flush_all(s);
+	if (pt_write || wmapped)
+		shadow_flush_all(s, pt_write ? SHADOW_FLUSH_PT_WRITE
+					     : SHADOW_FLUSH_WMAPPED);
 	for (unsigned i = 0; i < w->levels; i++) {
 		u64 t = w->table[i] / PAGE_SIZE;
 		bool writable = (self && t == gfn) ||
@@ -408,6 +518,7 @@ enum shadow_verdict shadow_fault(struct shadow *s, u64 va, u32 error_code,
 		(w.user ? SPTE_US : 0) | (nx ? SPTE_NX : 0);
 	if (writable)
 		s->gfn_flags[gfn] |= SH_WMAPPED;
+	rmap_add(s, gfn, slot);
 	/* A leaf that was there granted less (that is why the CPU faulted),
 	 * or pointed elsewhere: the CPU may cache it. */
 	if (old & SPTE_P)

@@ -21,12 +21,14 @@
  *     the record of what the p2m lets the guest reach (in a software format
  *     whose leaves the CPU never sees: shadow_vslat_format), and every
  *     mechanism (sharing, swapping, ballooning) changes guest memory
- *     through it as for any VM.  When such a change owes a TLB flush
- *     (mm/slat.h, "The TLB rule"), that flush is shadow_flush_all(): every
- *     shadow entry goes, before the guest runs again and before a released
- *     frame can be reused.  The whole-VM flush is the simple answer the
- *     issue allows (a reverse map gfn -> shadow leaves is the other); it is
- *     counted, to be measured against one.
+ *     through it as for any VM.  Each change of a present entry of that
+ *     tree removes the shadow leaves that map the page, found through a
+ *     reverse map (guest page -> shadow leaves: shadow_p2m_unmapped()),
+ *     and the TLB flush the change owes (mm/slat.h, "The TLB rule") is
+ *     paid before the guest runs again and before a released frame can be
+ *     reused (shadow_p2m_flush()).  Without the reverse map (rmap_cap 0,
+ *     shadow_rmap=off), or when it lost track (full, a root evicted), that
+ *     flush drops every shadow instead: both are counted, to be compared.
  *
  *   - Guest page-table pages are write-protected: every page a walk read a
  *     table from is marked SH_PT and never mapped writable by a shadow
@@ -84,6 +86,18 @@ struct shadow_root {
 				   top table is all zero) */
 };
 
+/* Why every shadow went (shadow_stats.flush_by). */
+enum shadow_flush_cause {
+	SHADOW_FLUSH_P2M,	/* the p2m changed (the SLAT tree's owed
+				   flush): sharing, swapping, ballooning */
+	SHADOW_FLUSH_PT_WRITE,	/* the guest wrote one of its page tables */
+	SHADOW_FLUSH_WMAPPED,	/* a walk read a table mapped writable */
+	SHADOW_FLUSH_INVALIDATE,	/* INVLPG or CR3 load while unsynced,
+					   or an INVLPG of no known address */
+	SHADOW_FLUSH_HV_WRITE,	/* the hypervisor wrote a guest table */
+	SHADOW_FLUSH_CAUSES
+};
+
 struct shadow_stats {
 	u64 faults;		/* #PF exits handled */
 	u64 fixed;		/* ... answered with a shadow leaf */
@@ -93,15 +107,31 @@ struct shadow_stats {
 	u64 pt_writes;		/* writes to write-protected guest tables */
 	u64 self_writes;	/* ... to a table of the write's own walk */
 	u64 flush_all;		/* every shadow dropped */
+	u64 flush_by[SHADOW_FLUSH_CAUSES];	/* ... and why */
 	u64 root_hits, root_misses;	/* CR3 loads */
 	u64 invlpg;
 	u64 tables_max;		/* most shadow table pages at once */
+	u64 rmap_drops;		/* leaves removed through the reverse map */
+	u64 rmap_flushes;	/* p2m flushes it answered (TLB only) */
+	u64 rmap_full;		/* times it filled up */
+};
+
+/* One shadow leaf that maps a guest page (the reverse map). */
+struct shadow_rmap {
+	u64 *spte;		/* the leaf, valid until the next reset */
+	u32 next;		/* the page's next entry; 0 ends the list */
 };
 
 struct shadow {
 	struct gmem *g;
 	struct slat_env env;	/* table pages; flush = the guest's TLB */
 	u8 *gfn_flags;		/* g->npages bytes: SH_PT, SH_WMAPPED */
+	u32 *rmap_head;		/* g->npages: each page's first entry */
+	struct shadow_rmap *rmap;	/* entries, 1..rmap_cap-1 */
+	u64 rmap_cap, rmap_used;	/* 0: no reverse map */
+	bool rmap_lost;		/* a leaf went unrecorded (full, or tables
+				   freed): the next p2m flush drops all */
+	bool p2m_drop_all;	/* ... it must, once */
 	struct shadow_root root[SHADOW_ROOTS];
 	int cur;		/* the root loaded, or -1 */
 	u64 clock;
@@ -112,10 +142,13 @@ struct shadow {
 	struct shadow_stats st;
 };
 
-/* flags holds g->npages zeroed bytes.  0, or -1 if the root tables cannot
- * be allocated. */
+/* The bookkeeping shadow_init() carves from meta: page marks, and for a
+ * reverse map of rmap_cap entries (0: none) its heads and entries. */
+u64 shadow_meta_bytes(u64 npages, u64 rmap_cap);
+/* meta holds shadow_meta_bytes() bytes.  0, or -1 if the root tables
+ * cannot be allocated. */
 int shadow_init(struct shadow *s, struct gmem *g, const struct slat_env *env,
-		u8 *flags);
+		void *meta, u64 rmap_cap);
 void shadow_destroy(struct shadow *s);
 
 /* The guest loaded CR3 or changed its paging mode: the root to run with
@@ -145,7 +178,15 @@ bool shadow_translate(struct shadow *s, u64 va, u64 *hpa);
 
 /* Drops every shadow entry of every root (the roots stay, empty) and the
  * page marks, and flushes the guest's TLB. */
-void shadow_flush_all(struct shadow *s);
+void shadow_flush_all(struct shadow *s, enum shadow_flush_cause why);
+
+/* The SLAT tree's hook (slat_env.unmapped): its leaf for gpa, which
+ * mapped old_hpa, was removed or weakened; the shadow leaves that map it
+ * go now (or, without a usable reverse map, all at the flush). */
+void shadow_p2m_unmapped(struct shadow *s, u64 gpa, u64 old_hpa);
+/* The flush that change owes: the guest's TLB, and every shadow if the
+ * reverse map could not answer. */
+void shadow_p2m_flush(struct shadow *s);
 
 /* A write by the hypervisor to guest page gfn (not through a shadow leaf):
  * if the page is a guest page table, every shadow goes. */

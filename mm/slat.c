@@ -64,6 +64,14 @@ static u64 *walk(struct slat *s, u64 gpa, bool create)
 	return &t[index_at(gpa, 1)];
 }
 
+/* A present leaf at gpa (old) was removed or weakened. */
+static void owe_flush(struct slat *s, u64 gpa, u64 old)
+{
+	s->flush_owed = true;
+	if (s->env.unmapped)
+		s->env.unmapped(s->env.ctx, gpa, s->fmt->address(old));
+}
+
 int slat_map(struct slat *s, u64 gpa, u64 hpa, unsigned perms)
 {
 	u64 *e = walk(s, gpa, true);
@@ -80,7 +88,7 @@ int slat_map(struct slat *s, u64 gpa, u64 hpa, unsigned perms)
 	if (s->fmt->present(old) &&
 	    (s->fmt->address(old) != s->fmt->address(*e) ||
 	     (s->fmt->perms(old) & ~s->fmt->perms(*e))))
-		s->flush_owed = true;
+		owe_flush(s, gpa, old);
 	return 0;
 }
 
@@ -90,9 +98,10 @@ bool slat_unmap(struct slat *s, u64 gpa)
 
 	if (!e || !s->fmt->present(*e))
 		return false;
+	u64 old = *e;
 	*e = 0;
 	s->leaves--;
-	s->flush_owed = true;
+	owe_flush(s, gpa, old);
 	return true;
 }
 
@@ -104,8 +113,10 @@ bool slat_test_and_clear_accessed(struct slat *s, u64 gpa)
 		return false;
 	s->flush_owed = true;	/* a TLB entry would hide the next access */
 	if (!s->fmt->accessed) {
+		u64 old = *e;
 		*e = 0;
 		s->leaves--;
+		owe_flush(s, gpa, old);
 		return true;
 	}
 	bool was = *e & s->fmt->accessed;
@@ -156,6 +167,8 @@ static void retire_table(struct slat *s, u64 hpa)
 	s->nstale_tables++;
 	s->tables--;
 	s->flush_owed = true;
+	if (s->env.unmapped)
+		s->env.unmapped(s->env.ctx, SLAT_UNMAPPED_MANY, 0);
 }
 
 /* Retires the table at hpa (a level-`level` table) and everything below. */
@@ -186,9 +199,10 @@ static void drop_range(struct slat *s, u64 *t, int level, u64 base, u64 gpa,
 		if (hi <= gpa || lo >= end || !s->fmt->present(t[i]))
 			continue;
 		if (level == 1) {
+			u64 old = t[i];
 			t[i] = 0;
 			s->leaves--;
-			s->flush_owed = true;
+			owe_flush(s, lo, old);
 		} else if (gpa <= lo && hi <= end) {
 			free_tree(s, s->fmt->address(t[i]), level - 1);
 			t[i] = 0;

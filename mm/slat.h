@@ -43,7 +43,13 @@ struct slat_env {
 	void *(*ptr)(void *ctx, u64 hpa);	/* identity in the hypervisor */
 	void (*flush)(void *ctx);
 	void *ctx;
+	/* Optional: the present leaf at gpa, which mapped old_hpa, was just
+	 * removed or weakened (each change that owes a flush), or with gpa
+	 * SLAT_UNMAPPED_MANY a whole subtree went.  For a copy of these
+	 * translations kept elsewhere (mm/shadow.c's reverse map). */
+	void (*unmapped)(void *ctx, u64 gpa, u64 old_hpa);
 };
+#define SLAT_UNMAPPED_MANY (~0ull)
 
 /*
  * The TLB rule as a mechanism: every change that removes or weakens a

@@ -70,10 +70,10 @@ if "$pg" "$tmp/pg" "svm:$fs:$fh" > "$tmp/pg/stdout" 2> "$tmp/pg/stderr"; then
 			for (i = 1; i <= NF; i++) if ($i ~ /^total=/) t += substr($i, 7) }
 		/demand_faults=/ { split($3, a, "="); f = a[2] }
 		END { printf "%d", t / f }' "$fh")
-	got=$(jq -r '.[] | select(.kind == "paging") | .shadow.per_guest_fault' "$j")
+	got=$(jq -r '.[] | select(.kind == "paging") | .b.per_guest_fault' "$j")
 	[ "$got" = "$want" ] && ok "paging-per-fault ($got)" || bad "paging-per-fault" "$got, want $want"
 	refl=$(sed -nE "s/.* ([0-9]+) the guest's own faults.*/\1/p" "$fh")
-	jq -e --argjson r "$refl" '.[] | select(.kind == "paging") | .shadow.faults_exited == $r and .slat.faults_exited == 0' "$j" > /dev/null &&
+	jq -e --argjson r "$refl" '.[] | select(.kind == "paging") | .b.faults_exited == $r and .a.faults_exited == 0 and .a.label == "NPT" and .b.label == "shadow"' "$j" > /dev/null &&
 		ok "paging-faults-exited ($refl)" || bad "paging-faults-exited" "$(jq -c '.[] | select(.kind == "paging")' "$j")"
 	grep -qE '^  +page-fault +[0-9]+$' "$tmp/pg/stdout" && grep -qE '^  +slat-violation +[0-9]+ *$' "$tmp/pg/stdout" &&
 		ok "paging-table" || bad "paging-table" "no page-fault or slat-violation row"

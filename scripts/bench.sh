@@ -14,8 +14,10 @@
 #                            count, beside the instrumented one, says what
 #                            the probes cost and, beside native-32M's,
 #                            what memvisor costs the guest in all
-#   *-paging-slat-8M, *-paging-shadow-8M  one workload with EPT/NPT and
+#   *-paging-slat-*, *-paging-shadow-*  one workload with EPT/NPT and
 #                            with shadow paging (scripts/bench-paging)
+#   qemu-paging-flush-16M, qemu-paging-rmap-16M  a shadow VM under swap
+#                            pressure without and with the reverse map
 #
 # An unknown name, or any run that fails (its log's tail is printed), ends
 # with status 1 and no table.  Figures are instruction counts in an
@@ -105,10 +107,13 @@ pairs=()
 for b in qemu:svm bochs:vmx; do
 	e=${b%%:*}
 	for n in "${names[@]}"; do
-		case $n in "$e"-paging-slat-*) ;; *) continue ;; esac
-		sh=${n/-paging-slat-/-paging-shadow-}
-		printf '%s\n' "${names[@]}" | grep -qxF -- "$sh" || continue
-		pairs+=("${b#*:}:$build/boot-tests/$n/serial.txt:$build/boot-tests/$sh/serial.txt")
+		case $n in
+		"$e"-paging-slat-*) other=${n/-paging-slat-/-paging-shadow-} ;;
+		"$e"-paging-flush-*) other=${n/-paging-flush-/-paging-rmap-} ;;
+		*) continue ;;
+		esac
+		printf '%s\n' "${names[@]}" | grep -qxF -- "$other" || continue
+		pairs+=("${b#*:}:$build/boot-tests/$n/serial.txt:$build/boot-tests/$other/serial.txt")
 	done
 done
 if [ ${#pairs[@]} -gt 0 ]; then

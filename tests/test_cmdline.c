@@ -544,11 +544,11 @@ TEST(selftest_bitflip)
 TEST(config_unknown_key)
 {
 	CHECK_EQ(parse("foo=1"), -1);
-	CHECK_STR(err, "unknown key 'foo' (known: vm pool slice stat_interval watchdog slat_drop slat_trace swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'foo' (known: vm pool slice stat_interval watchdog slat_drop slat_trace swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle shadow_rmap selftest)");
 	CHECK_EQ(parse("vm=a.elf VM=b.elf"), -1);
-	CHECK_STR(err, "unknown key 'VM' (known: vm pool slice stat_interval watchdog slat_drop slat_trace swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'VM' (known: vm pool slice stat_interval watchdog slat_drop slat_trace swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle shadow_rmap selftest)");
 	CHECK_EQ(parse("vms=a"), -1);
-	CHECK_STR(err, "unknown key 'vms' (known: vm pool slice stat_interval watchdog slat_drop slat_trace swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle selftest)");
+	CHECK_STR(err, "unknown key 'vms' (known: vm pool slice stat_interval watchdog slat_drop slat_trace swap swap_low mem_states idle_tax balloon_max share share_scan share_oracle shadow_rmap selftest)");
 
 	/* Truncated into a small buffer: terminated, nothing past errlen. */
 	char small[32];
@@ -679,6 +679,12 @@ TEST(config_share_keys)
 	CHECK_EQ(config_parse(&cfg, "vm=a,share_group=1,share_group=2", err,
 			      sizeof(err)), -1);
 	CHECK_STR(err, "vm0: 'share_group' given twice");
+	CHECK_EQ(config_parse(&cfg, "shadow_rmap=off", err, sizeof(err)), 0);
+	CHECK(cfg.shadow_rmap_off);
+	CHECK_EQ(config_parse(&cfg, "vm=a", err, sizeof(err)), 0);
+	CHECK(!cfg.shadow_rmap_off);
+	CHECK_EQ(config_parse(&cfg, "shadow_rmap=no", err, sizeof(err)), -1);
+	CHECK_STR(err, "shadow_rmap: 'no' is neither 'on' nor 'off'");
 	CHECK_EQ(config_parse(&cfg, "share=on share=off", err, sizeof(err)), -1);
 	CHECK_STR(err, "key 'share' given twice");
 }

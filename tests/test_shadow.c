@@ -314,22 +314,67 @@ TEST(shadow_follows_p2m_changes)
 	u32 error;
 	const char *why;
 
+	/* With the reverse map (the default) the page's leaves go at the
+	 * change, the others stay, and the flush it owes is the TLB's; without
+	 * it every shadow goes at that flush. */
+	for (int rmap = 1; rmap >= 0; rmap--) {
+		vmmem_shadow_rmap = rmap;
+		setup();
+		build_tables();
+		gput(0x10000, 7);
+		shadow_load(&sh, &r);
+		CHECK_EQ(FAULT(0x400000, PFERR_W | PFERR_U), SHADOW_FIXED);
+		CHECK_EQ(FAULT(0x402000, PFERR_U), SHADOW_FIXED);
+		CHECK(leaf(0x400000) != 0);
+		u64 flushes = sh.st.flush_all, tlb = guest_tlb_flushes;
+		/* The balloon takes the page: its frame goes back to the pool
+		 * only after the flush. */
+		gmem_release(&vm.mem, 0x10, P2M_BALLOONED);
+		CHECK_EQ(leaf(0x400000) != 0, !rmap);	/* owed, without */
+		gmem_settle(&vm.mem);
+		CHECK_EQ(leaf(0x400000), 0);
+		CHECK_EQ(leaf(0x402000) != 0, rmap);
+		CHECK_EQ(sh.st.flush_all, flushes + !rmap);
+		CHECK_EQ(sh.st.rmap_drops, rmap ? 1 : 0);
+		CHECK(guest_tlb_flushes > tlb);		/* the TLB's, always */
+		check_clean();
+		/* The next touch gets a fresh zeroed frame. */
+		CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_FIXED);
+		CHECK_EQ(*(u64 *)hv_ptr(leaf(0x400000) & SPTE_ADDR), 0);
+		check_clean();
+		teardown();
+	}
+	vmmem_shadow_rmap = true;
+}
+
+/* A root evicted frees tables the reverse map pointed into: it forgets
+ * them all, and the next p2m change, finding it incomplete, drops every
+ * shadow, the surviving roots' leaves too. */
+TEST(shadow_rmap_after_a_root_is_evicted)
+{
+	struct gwalk_regs a = long_mode(0x1000), off = { .cr0 = CR0_PE };
+	u32 error;
+	const char *why;
+
 	setup();
 	build_tables();
-	gput(0x10000, 7);
-	shadow_load(&sh, &r);
-	CHECK_EQ(FAULT(0x400000, PFERR_W | PFERR_U), SHADOW_FIXED);
+	shadow_load(&sh, &off);
+	CHECK_EQ(FAULT(0x5000, 0), SHADOW_FIXED);	/* fills the PAE root */
+	shadow_load(&sh, &a);
+	CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_FIXED);	/* gfn 0x10 */
+	for (u64 i = 0; i < SHADOW_ROOTS - 1; i++) {	/* evicts the PAE one */
+		struct gwalk_regs c = long_mode(0x7000 + i * 0x1000);
+		shadow_load(&sh, &c);
+	}
+	CHECK(sh.rmap_lost);
+	shadow_load(&sh, &a);
 	CHECK(leaf(0x400000) != 0);
-	/* The balloon takes the page: its frame goes back to the pool only
-	 * after the flush, which drops every shadow first. */
+	u64 flushes = sh.st.flush_all;
 	gmem_release(&vm.mem, 0x10, P2M_BALLOONED);
-	CHECK(leaf(0x400000) != 0);	/* not yet: the flush is owed */
 	gmem_settle(&vm.mem);
 	CHECK_EQ(leaf(0x400000), 0);
-	check_clean();
-	/* The next touch gets a fresh zeroed frame. */
-	CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_FIXED);
-	CHECK_EQ(*(u64 *)hv_ptr(leaf(0x400000) & SPTE_ADDR), 0);
+	CHECK_EQ(sh.st.flush_all, flushes + 1);
+	CHECK(!sh.rmap_lost);
 	check_clean();
 	teardown();
 }
@@ -660,7 +705,7 @@ static void hv_write(u64 gpa, u64 v)
 	m_put(gpa, v);
 }
 
-TEST(shadow_model)
+static void run_model(bool rmap)
 {
 	u64 steps = 20000;
 	const char *s = getenv("SHADOW_STEPS");
@@ -668,6 +713,8 @@ TEST(shadow_model)
 
 	if (s)
 		steps = strtoull(s, NULL, 0);
+	vmmem_shadow_rmap = rmap;
+	rng = 88172645463325252ull;
 	stub_phys_init(8 * MiB);
 	frames_before = frames.st.free;
 	CHECK_EQ(stub_vm_create_shadow(&vm, 0, M_RAM), 0);
@@ -813,13 +860,14 @@ TEST(shadow_model)
 			checks++;
 		}
 	}
-	printf("  shadow model: %llu steps, %llu reads and %llu writes "
-	       "verified, %llu guest faults; MMU: %llu faults, %llu fixed, "
-	       "%llu reflected, %llu page-table writes (%llu to their own "
-	       "walk's tables), %llu dirty faults, "
-	       "%llu whole flushes, %llu roots hit / %llu missed, most tables "
-	       "%llu; %llu checks\n",
-	       (unsigned long long)steps, (unsigned long long)reads,
+	printf("  shadow model, reverse map %s: %llu steps, %llu reads and "
+	       "%llu writes verified, %llu guest faults; MMU: %llu faults, "
+	       "%llu fixed, %llu reflected, %llu page-table writes (%llu to "
+	       "their own walk's tables), %llu dirty faults, %llu whole "
+	       "flushes (%llu for p2m changes), %llu leaves dropped through the "
+	       "reverse map, %llu roots hit / %llu missed, most tables %llu; "
+	       "%llu checks\n",
+	       rmap ? "on" : "off", (unsigned long long)steps, (unsigned long long)reads,
 	       (unsigned long long)writes, (unsigned long long)reflected,
 	       (unsigned long long)sh.st.faults, (unsigned long long)sh.st.fixed,
 	       (unsigned long long)sh.st.reflected,
@@ -827,6 +875,8 @@ TEST(shadow_model)
 	       (unsigned long long)sh.st.self_writes,
 	       (unsigned long long)sh.st.dirty_faults,
 	       (unsigned long long)sh.st.flush_all,
+	       (unsigned long long)sh.st.flush_by[SHADOW_FLUSH_P2M],
+	       (unsigned long long)sh.st.rmap_drops,
 	       (unsigned long long)sh.st.root_hits,
 	       (unsigned long long)sh.st.root_misses,
 	       (unsigned long long)sh.st.tables_max,
@@ -834,4 +884,15 @@ TEST(shadow_model)
 	CHECK(reads > steps / 10 && writes > steps / 10);
 	CHECK_EQ(reports, 0);
 	teardown();
+	vmmem_shadow_rmap = true;
+}
+
+TEST(shadow_model)
+{
+	run_model(true);
+}
+
+TEST(shadow_model_without_reverse_map)
+{
+	run_model(false);
 }
