@@ -106,17 +106,23 @@ TEST(cr3_reserved_bits_in_ia32e_only)
 
 TEST(efer_rules)
 {
-	u64 valid = EFER_GUEST_BITS(true, false);
+	u64 valid = EFER_GUEST_BITS(true, false), efer = 0;
 	struct cr_state s = { .cr0 = CR0_PE, .cr4 = CR4_PAE };
 
 	CHECK_EQ(valid, EFER_LME | EFER_LMA | EFER_NXE);
-	CHECK(!efer_write_faults(&s, EFER_LME | EFER_NXE, valid));
-	CHECK(efer_write_faults(&s, EFER_SCE, valid));	/* no SYSCALL */
-	CHECK(efer_write_faults(&s, EFER_SVME, valid));
-	CHECK(efer_write_faults(&s, EFER_NXE, EFER_GUEST_BITS(false, true)));
+	CHECK(efer_write(&s, EFER_LME | EFER_NXE, valid, &efer) == NULL);
+	CHECK_EQ(efer, EFER_LME | EFER_NXE);
+	CHECK(efer_write(&s, EFER_LMA, valid, &efer) == NULL);	/* ignored */
+	CHECK_EQ(efer, 0);
+	CHECK_STR(efer_write(&s, EFER_SCE, valid, &efer),	/* no SYSCALL */
+		  "a bit this CPU lacks");
+	CHECK(efer_write(&s, EFER_SVME, valid, &efer) != NULL);
+	CHECK(efer_write(&s, EFER_NXE, EFER_GUEST_BITS(false, true), &efer));
 	s = long64;				/* paging on: LME is fixed */
-	CHECK(!efer_write_faults(&s, s.efer | EFER_NXE, valid));
-	CHECK(efer_write_faults(&s, s.efer & ~EFER_LME, valid));
+	CHECK(efer_write(&s, EFER_LME | EFER_NXE, valid, &efer) == NULL);
+	CHECK_EQ(efer, EFER_LME | EFER_LMA | EFER_NXE);	/* LMA kept */
+	CHECK_STR(efer_write(&s, s.efer & ~EFER_LME, valid, &efer),
+		  "LME changed with paging on");
 }
 
 TEST(cr_insn_decode_forms)

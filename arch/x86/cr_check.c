@@ -108,11 +108,16 @@ bool cr3_write_faults(const struct cr_state *s, u64 val)
 	return (s->efer & EFER_LMA) && (val & reserved);
 }
 
-bool efer_write_faults(const struct cr_state *s, u64 val, u64 valid)
+const char *efer_write(const struct cr_state *s, u64 val, u64 valid,
+		       u64 *efer)
 {
+	val &= ~EFER_LMA;
 	if (val & ~valid)
-		return true;
-	return (s->cr0 & CR0_PG) && ((val ^ s->efer) & EFER_LME);
+		return "a bit this CPU lacks";
+	if ((s->cr0 & CR0_PG) && ((val ^ s->efer) & EFER_LME))
+		return "LME changed with paging on";
+	*efer = val | (s->efer & EFER_LMA);
+	return NULL;
 }
 
 /* Legacy prefixes (SDM Vol. 2A 2.1.1): each adds a byte; only LOCK

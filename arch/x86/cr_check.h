@@ -40,10 +40,12 @@ bool cr3_write_faults(const struct cr_state *s, u64 val);
  * SYSCALL (CPUID 8000_0001h EDX bits 20 and 11). */
 #define EFER_GUEST_BITS(nx, syscall) \
 	(EFER_LME | EFER_LMA | ((nx) ? EFER_NXE : 0) | ((syscall) ? EFER_SCE : 0))
-/* true if WRMSR val to IA32_EFER raises #GP(0) in state s: a bit outside
- * valid, or LME changed while CR0.PG = 1.  LMA is the CPU's (writes to it
- * are ignored: the caller keeps the current value). */
-bool efer_write_faults(const struct cr_state *s, u64 val, u64 valid);
+/* WRMSR val to IA32_EFER in state s, for a backend that keeps the guest's
+ * EFER itself (shadow paging): NULL with the new EFER in *efer, or why it
+ * raises #GP(0): a bit outside valid, or LME changed while CR0.PG = 1.
+ * LMA is the CPU's: the value written for it is ignored. */
+const char *efer_write(const struct cr_state *s, u64 val, u64 valid,
+		       u64 *efer);
 
 /* An instruction that writes or reads a control register, decoded. */
 enum cr_insn_kind {

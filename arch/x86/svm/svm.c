@@ -643,17 +643,14 @@ static bool efer_access(struct vcpu *v, bool write, struct vm_exit *e)
 		return true;
 	}
 	u64 val = (r->rdx & 0xffffffffull) << 32 | (r->rax & 0xffffffffull);
-	if (efer_write_faults(&s, val & ~EFER_LMA, efer_valid)) {
+	const char *bad = efer_write(&s, val, efer_valid, &v->efer);
+	if (bad) {
 		hv_log("%s: WRMSR EFER = 0x%llx at RIP 0x%llx: %s: injecting "
 		       "#GP", v->vm->name, (unsigned long long)val,
-		       (unsigned long long)r->rip,
-		       val & ~EFER_LMA & ~efer_valid ? "a bit this CPU lacks"
-						     : "LME changed with "
-						       "paging on");
+		       (unsigned long long)r->rip, bad);
 		svm_inject_exception(v, VEC_GP, true, 0);
 		return true;
 	}
-	v->efer = (val & ~EFER_LMA) | (v->efer & EFER_LMA);
 	if (!load_paging(v, e))
 		return false;
 	r->rip += insn_len(v, 2);
