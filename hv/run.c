@@ -285,20 +285,25 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		hv_log("%s shadow paging: %llu #PF exits: %llu leaves made, "
 		       "%llu the guest's own faults (reflected), %llu waited "
 		       "for a frame; %llu first writes (dirty), %llu page-table "
-		       "writes (%llu to their own walk's tables), %llu whole "
-		       "flushes (%llu for p2m changes, %llu page-table writes, "
-		       "%llu writable tables walked, %llu invalidations while "
-		       "unsynced, %llu hypervisor writes); reverse map %s: %llu "
-		       "leaves dropped through it, %llu p2m flushes it answered, "
-		       "full %llu times; CR3 roots %llu hit / %llu missed; %llu "
-		       "INVLPG; at most %llu table pages", vm->name,
-		       (unsigned long long)ss->faults,
+		       "writes (%llu to their own walk's tables); CR3 roots %llu "
+		       "hit / %llu missed; %llu INVLPG; at most %llu table pages",
+		       vm->name, (unsigned long long)ss->faults,
 		       (unsigned long long)ss->fixed,
 		       (unsigned long long)ss->reflected,
 		       (unsigned long long)ss->no_frame,
 		       (unsigned long long)ss->dirty_faults,
 		       (unsigned long long)ss->pt_writes,
 		       (unsigned long long)ss->self_writes,
+		       (unsigned long long)ss->root_hits,
+		       (unsigned long long)ss->root_misses,
+		       (unsigned long long)ss->invlpg,
+		       (unsigned long long)ss->tables_max);
+		hv_log("%s shadow flushes: %llu whole (%llu for p2m changes, "
+		       "%llu page-table writes, %llu writable tables walked, "
+		       "%llu invalidations while unsynced, %llu hypervisor "
+		       "writes); reverse map %s: %llu leaves dropped through it, "
+		       "%llu p2m flushes it answered, full %llu times; %llu "
+		       "accessed samples (%llu used)", vm->name,
 		       (unsigned long long)ss->flush_all,
 		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_P2M],
 		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_PT_WRITE],
@@ -309,10 +314,8 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		       (unsigned long long)ss->rmap_drops,
 		       (unsigned long long)ss->rmap_flushes,
 		       (unsigned long long)ss->rmap_full,
-		       (unsigned long long)ss->root_hits,
-		       (unsigned long long)ss->root_misses,
-		       (unsigned long long)ss->invlpg,
-		       (unsigned long long)ss->tables_max);
+		       (unsigned long long)ss->samples,
+		       (unsigned long long)ss->samples_used);
 	}
 	hv_log("%s TLB: %llu flushes owed and paid; %llu frames waited for "
 	       "one", vm->name, (unsigned long long)g->slat.flushes,

@@ -147,6 +147,14 @@ static void p2m_unmapped(void *ctx, u64 gpa, u64 old_hpa)
 		shadow_p2m_unmapped(vm->shadow, gpa, old_hpa);
 }
 
+/* ... and the clock asks whether one was used: the shadow leaves say. */
+static int p2m_sample(void *ctx, u64 gpa, u64 hpa)
+{
+	struct vm *vm = ctx;
+
+	return vm->shadow ? shadow_sample(vm->shadow, gpa, hpa) : -1;
+}
+
 bool vmmem_shadow_rmap = true;
 
 /* The shadow MMU's own flush: the guest's TLB (its ASID or VPID). */
@@ -178,7 +186,7 @@ static u64 shadow_meta_frames(const struct vm *vm)
 static int shadow_setup(struct vm *vm, char *err, size_t errlen)
 {
 	const struct slat_env env = { table_alloc, table_free, table_ptr,
-				      shadow_tlb_flush, vm, NULL };
+				      shadow_tlb_flush, vm, NULL, NULL };
 	u64 meta = hv_frames_alloc(shadow_meta_frames(vm), 1);
 
 	if (meta && shadow_init(&shadows[vm->id], &vm->mem, &env, hv_ptr(meta),
@@ -228,7 +236,8 @@ int vmmem_init(struct vm *vm, const struct slat_format *fmt, char *err,
 {
 	u64 pa = hv_frames_alloc(p2m_frames(vm), 1);
 	struct slat_env env = { table_alloc, table_free, table_ptr, tlb_flush,
-				vm, vm->shadow_paging ? p2m_unmapped : NULL };
+				vm, vm->shadow_paging ? p2m_unmapped : NULL,
+				vm->shadow_paging ? p2m_sample : NULL };
 
 	if (!pa) {
 		fmt_snprintf(err, errlen,

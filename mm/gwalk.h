@@ -7,7 +7,7 @@
  *
  * One walker for every user: the hypervisor's accesses on the guest's
  * behalf (string I/O, instruction fetch for decoding: hv/vmmem.c) and the
- * shadow MMU that will build shadow tables from the guest's (issue 17).
+ * shadow MMU, which builds shadow tables from the guest's (mm/shadow.c).
  * Pure logic: the guest's memory comes through struct gwalk_env, so
  * tests/test_gwalk.c drives it over a made-up guest.
  */

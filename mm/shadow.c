@@ -10,6 +10,7 @@
 #define SPTE_P (1ull << 0)
 #define SPTE_RW (1ull << 1)
 #define SPTE_US (1ull << 2)
+#define SPTE_A (1ull << 5)
 #define SPTE_NX (1ull << 63)
 #define SPTE_ADDR 0x000ffffffffff000ull
 #define SPTE_TABLE (SPTE_P | SPTE_RW | SPTE_US)
@@ -183,6 +184,25 @@ void shadow_p2m_unmapped(struct shadow *s, u64 gpa, u64 old_hpa)
 		}
 	}
 	s->rmap_head[gfn] = 0;
+}
+
+int shadow_sample(struct shadow *s, u64 gpa, u64 hpa)
+{
+	u64 gfn = gpa / PAGE_SIZE;
+	bool used = false;
+
+	if (!s->rmap_cap || s->rmap_lost || gfn >= s->g->npages)
+		return -1;
+	for (u32 i = s->rmap_head[gfn]; i; i = s->rmap[i].next) {
+		u64 *e = s->rmap[i].spte;
+		if ((*e & SPTE_P) && (*e & SPTE_ADDR) == hpa && (*e & SPTE_A)) {
+			used = true;
+			*e &= ~SPTE_A;
+		}
+	}
+	s->st.samples++;
+	s->st.samples_used += used;
+	return used;
 }
 
 void shadow_p2m_flush(struct shadow *s)

@@ -114,6 +114,7 @@ struct shadow_stats {
 	u64 rmap_drops;		/* leaves removed through the reverse map */
 	u64 rmap_flushes;	/* p2m flushes it answered (TLB only) */
 	u64 rmap_full;		/* times it filled up */
+	u64 samples, samples_used;	/* accessed flags read for the clock */
 };
 
 /* One shadow leaf that maps a guest page (the reverse map). */
@@ -187,6 +188,11 @@ void shadow_p2m_unmapped(struct shadow *s, u64 gpa, u64 old_hpa);
 /* The flush that change owes: the guest's TLB, and every shadow if the
  * reverse map could not answer. */
 void shadow_p2m_flush(struct shadow *s);
+/* The SLAT tree's accessed-flag sample (slat_env.sample) for gpa, mapped
+ * to hpa: whether a shadow leaf of that page has the accessed flag the CPU
+ * sets (cleared now; the owed flush makes the CPU set it again), or -1
+ * without a usable reverse map. */
+int shadow_sample(struct shadow *s, u64 gpa, u64 hpa);
 
 /* A write by the hypervisor to guest page gfn (not through a shadow leaf):
  * if the page is a guest page table, every shadow goes. */

@@ -113,6 +113,11 @@ bool slat_test_and_clear_accessed(struct slat *s, u64 gpa)
 		return false;
 	s->flush_owed = true;	/* a TLB entry would hide the next access */
 	if (!s->fmt->accessed) {
+		int used = s->env.sample ? s->env.sample(s->env.ctx, gpa,
+							 s->fmt->address(*e))
+					 : -1;
+		if (used >= 0)
+			return used;
 		u64 old = *e;
 		*e = 0;
 		s->leaves--;

@@ -48,6 +48,11 @@ struct slat_env {
 	 * SLAT_UNMAPPED_MANY a whole subtree went.  For a copy of these
 	 * translations kept elsewhere (mm/shadow.c's reverse map). */
 	void (*unmapped)(void *ctx, u64 gpa, u64 old_hpa);
+	/* Optional, for a format without an accessed flag: was the page at
+	 * gpa (mapped to hpa) used since the last call, as another record of
+	 * these translations can tell (1 or 0, its flags cleared), or -1 if
+	 * it cannot (slat_test_and_clear_accessed() then removes the leaf). */
+	int (*sample)(void *ctx, u64 gpa, u64 hpa);
 };
 #define SLAT_UNMAPPED_MANY (~0ull)
 
@@ -89,10 +94,11 @@ bool slat_unmap(struct slat *s, u64 gpa);
 
 /*
  * Was the page at gpa used since the last call?  With a hardware accessed
- * flag: its value, and it is cleared; without one, whether the leaf is
- * present, and it is removed (the next touch is a violation: sampling in
- * software).  Either way a flush is owed, so that the next access really
- * reaches the tables.  false if nothing is mapped.
+ * flag: its value, and it is cleared; without one, what env.sample says,
+ * or whether the leaf is present, and it is removed (the next touch is a
+ * violation: sampling in software).  Either way a flush is owed, so that
+ * the next access really reaches the tables.  false if nothing is
+ * mapped.
  */
 bool slat_test_and_clear_accessed(struct slat *s, u64 gpa);
 

@@ -75,6 +75,9 @@ if "$pg" "$tmp/pg" "svm:$fs:$fh" > "$tmp/pg/stdout" 2> "$tmp/pg/stderr"; then
 	refl=$(sed -nE "s/.* ([0-9]+) the guest's own faults.*/\1/p" "$fh")
 	jq -e --argjson r "$refl" '.[] | select(.kind == "paging") | .b.faults_exited == $r and .a.faults_exited == 0 and .a.label == "NPT" and .b.label == "shadow"' "$j" > /dev/null &&
 		ok "paging-faults-exited ($refl)" || bad "paging-faults-exited" "$(jq -c '.[] | select(.kind == "paging")' "$j")"
+	whole=$(sed -nE 's/.*shadow flushes: ([0-9]+) whole.*/\1/p' "$fh")
+	jq -e --argjson w "$whole" '.[] | select(.kind == "paging") | .b.whole_flushes == $w' "$j" > /dev/null &&
+		ok "paging-flushes ($whole)" || bad "paging-flushes" "not $whole"
 	grep -qE '^  +page-fault +[0-9]+$' "$tmp/pg/stdout" && grep -qE '^  +slat-violation +[0-9]+ *$' "$tmp/pg/stdout" &&
 		ok "paging-table" || bad "paging-table" "no page-fault or slat-violation row"
 else

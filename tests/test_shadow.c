@@ -31,6 +31,7 @@
 #define SPTE_P (1ull << 0)
 #define SPTE_RW (1ull << 1)
 #define SPTE_US (1ull << 2)
+#define SPTE_A (1ull << 5)
 #define SPTE_NX (1ull << 63)
 #define SPTE_ADDR 0x000ffffffffff000ull
 #define RW_USER (GPTE_P | GPTE_RW | GPTE_US)
@@ -341,6 +342,53 @@ TEST(shadow_follows_p2m_changes)
 		/* The next touch gets a fresh zeroed frame. */
 		CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_FIXED);
 		CHECK_EQ(*(u64 *)hv_ptr(leaf(0x400000) & SPTE_ADDR), 0);
+		check_clean();
+		teardown();
+	}
+	vmmem_shadow_rmap = true;
+}
+
+/* The clock's "was it used?" for a shadow VM comes from the accessed flag
+ * the CPU sets in the shadow leaf, through the reverse map: the leaf stays
+ * (no fault to take it back), its flag is cleared, and the TLB flush the
+ * sample owes makes the CPU set it again; without the reverse map the
+ * SLAT record's leaf is removed, and the shadow leaf with it. */
+TEST(shadow_accessed_samples_read_the_shadow_leaf)
+{
+	struct gwalk_regs r = long_mode(0x1000);
+	u32 error;
+	const char *why;
+
+	for (int rmap = 1; rmap >= 0; rmap--) {
+		vmmem_shadow_rmap = rmap;
+		setup();
+		build_tables();
+		shadow_load(&sh, &r);
+		CHECK_EQ(FAULT(0x400000, PFERR_U), SHADOW_FIXED);
+		u64 *spte = NULL;
+		for (u32 i = sh.rmap_cap ? sh.rmap_head[0x10] : 0; i;
+		     i = sh.rmap[i].next)
+			spte = sh.rmap[i].spte;
+		if (rmap) {
+			CHECK(spte != NULL);
+			*spte |= SPTE_A;	/* the CPU used it */
+			CHECK(slat_test_and_clear_accessed(&vm.mem.slat,
+							   0x10 * PAGE_SIZE));
+			CHECK(!(*spte & SPTE_A));
+			CHECK(!slat_test_and_clear_accessed(&vm.mem.slat,
+							    0x10 * PAGE_SIZE));
+			gmem_settle(&vm.mem);
+			CHECK(leaf(0x400000) & SPTE_P);	/* still mapped */
+			CHECK_EQ(sh.st.samples, 2);
+			CHECK_EQ(sh.st.samples_used, 1);
+		} else {
+			CHECK(slat_test_and_clear_accessed(&vm.mem.slat,
+							   0x10 * PAGE_SIZE));
+			gmem_settle(&vm.mem);
+			CHECK_EQ(leaf(0x400000), 0);	/* the next touch tells */
+			CHECK(!slat_test_and_clear_accessed(&vm.mem.slat,
+							    0x10 * PAGE_SIZE));
+		}
 		check_clean();
 		teardown();
 	}

@@ -170,7 +170,8 @@ static int svm_enable(char *err, size_t errlen)
 		fmt_snprintf(err, errlen, "out of memory for SVM structures");
 		return -1;
 	}
-	/* Intercept every port and every MSR, then let EFER through. */
+	/* Intercept every port and every MSR, then let EFER through (but
+	 * not in the map of shadow-paged VMs, whose EFER is ours to give). */
 	u8 *iopm = hv_ptr(iopm_pa), *msrpm = hv_ptr(msrpm_pa);
 	u8 *msrpm_shadow = hv_ptr(msrpm_shadow_pa);
 	for (u64 i = 0; i < IOPM_PAGES * PAGE_SIZE; i++)
