@@ -299,15 +299,12 @@ static void vm_finish(struct vm *vm, const struct vm_decl *d)
 		       (unsigned long long)ss->invlpg,
 		       (unsigned long long)ss->tables_max);
 		hv_log("%s shadow flushes: %llu whole (%llu for p2m changes, "
-		       "%llu page-table writes, %llu writable tables walked, "
 		       "%llu invalidations while unsynced, %llu hypervisor "
 		       "writes); reverse map %s: %llu leaves dropped through it, "
 		       "%llu p2m flushes it answered, full %llu times; %llu "
 		       "accessed samples (%llu used)", vm->name,
 		       (unsigned long long)ss->flush_all,
 		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_P2M],
-		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_PT_WRITE],
-		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_WMAPPED],
 		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_INVALIDATE],
 		       (unsigned long long)ss->flush_by[SHADOW_FLUSH_HV_WRITE],
 		       vm->shadow->rmap_cap ? "on" : "off",

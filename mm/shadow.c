@@ -391,52 +391,46 @@ static int guest_write(void *ctx, u64 gpa, u64 value)
 }
 
 /*
- * Marks every page the walk read a table from (SH_PT), after dropping all
- * shadows if one of them is mapped writable (which leaves map it is not
- * recorded) or if the access is a write to a marked page (the guest
- * changes its own page table: nothing derived from it may outlive the
- * write).
+ * Marks every page the walk read a table from (SH_PT): the shadows derived
+ * from it stay true while no shadow leaf lets the guest write it.
  *
- * A write to a page that is itself one of the walk's tables (the guest
- * edits its PML4 through a physmap the PML4 provides; every walk reads the
- * PML4) leaves that page unmarked and writable, or the write could never
- * complete.  The shadows are then "unsynced": leaves derived while a table
- * is writable may go stale when the guest writes it, exactly as TLB
- * entries may, so until the next flush every INVLPG and CR3 load drops
- * them all (the invalidations a guest owes after changing a present
- * entry), and walks through such a page keep it writable instead of
- * flushing (which would take away the leaf the writing instruction needs
- * beside the one for its own fetch, for ever).
+ * A write the guest's own tables allow to a marked page (the guest changes
+ * one of its page tables) unprotects that page: the leaf for the write is
+ * writable, and the shadows are "unsynced".  Leaves derived from a table
+ * the guest may now change behind our back can go stale, exactly as TLB
+ * entries may after a change of a present entry, which the guest must
+ * follow with INVLPG or a CR3 load (SDM Vol. 3A 4.10.4): so until the next
+ * whole flush every INVLPG and CR3 load drops every shadow, and walks
+ * through a writable table leave it writable.  A write to a table of the
+ * write's own walk (the PML4 through a physmap the PML4 provides) is the
+ * same, or the write could never complete; and so is a walk through a
+ * page some leaf maps writable (a page the guest wrote as data, or as a
+ * table nobody had walked since the last flush, now read as a table).  So
+ * one guest page-table edit costs one whole flush, at the invalidation it
+ * owes, instead of one at the write and one more at the next walk through
+ * that table.
  */
 static void protect_walk(struct shadow *s, const struct gwalk *w, u64 gfn,
 			 bool write)
 {
-	bool pt_write = write && (s->gfn_flags[gfn] & SH_PT), self = false;
-	bool wmapped = false;
+	bool pt_write = write && (s->gfn_flags[gfn] & SH_PT);
 
-	if (pt_write)
+	if (pt_write) {
 		s->st.pt_writes++;
-	for (unsigned i = 0; i < w->levels; i++) {
-		u64 t = w->table[i] / PAGE_SIZE;
-		self |= write && t == gfn;
-		if (!s->unsynced && !(s->gfn_flags[t] & SH_PT) &&
-		    (s->gfn_flags[t] & SH_WMAPPED))
-			wmapped = true;
-	}
-	if (pt_write || wmapped)
-		shadow_flush_all(s, pt_write ? SHADOW_FLUSH_PT_WRITE
-					     : SHADOW_FLUSH_WMAPPED);
-	for (unsigned i = 0; i < w->levels; i++) {
-		u64 t = w->table[i] / PAGE_SIZE;
-		bool writable = (self && t == gfn) ||
-				(s->unsynced && !(s->gfn_flags[t] & SH_PT) &&
-				 (s->gfn_flags[t] & SH_WMAPPED));
-		if (!writable)
-			s->gfn_flags[t] |= SH_PT;
-	}
-	if (self) {
+		s->gfn_flags[gfn] &= (u8)~SH_PT;
 		s->unsynced = true;
-		s->st.self_writes++;
+	}
+	for (unsigned i = 0; i < w->levels; i++) {
+		u64 t = w->table[i] / PAGE_SIZE;
+		bool self = write && t == gfn;
+		bool wmapped = !(s->gfn_flags[t] & SH_PT) &&
+			       (s->gfn_flags[t] & SH_WMAPPED);
+		if (self || wmapped) {	/* stays writable */
+			s->unsynced = true;
+			s->st.self_writes += self;
+			continue;
+		}
+		s->gfn_flags[t] |= SH_PT;
 	}
 }
 

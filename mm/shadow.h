@@ -32,19 +32,16 @@
  *
  *   - Guest page-table pages are write-protected: every page a walk read a
  *     table from is marked SH_PT and never mapped writable by a shadow
- *     leaf.  A write the guest's own tables allow to such a page is a
- *     "page-table write": all shadows are dropped (nothing derived from the
- *     old contents survives), the marks with them, and the write proceeds
- *     through a writable leaf; the next walk through that table protects
- *     it again, dropping the shadows once more if a writable leaf to it
- *     exists (SH_WMAPPED).  So no shadow entry is ever derived from guest
- *     table contents that have changed since, with one exception a TLB
- *     shares: a write to a table of its own walk (the PML4, through a
- *     physmap) leaves that one leaf until INVLPG, a CR3 load or the next
- *     fault (shadow.c protect_walk()).  This is the "unprotect and
- *     resynchronize" strategy, not emulation of the writing instruction:
- *     it needs no instruction decoder, and its cost (whole flushes) is
- *     counted.  INVLPG drops one leaf; a CR3 load switches roots
+ *     leaf.  A write the guest's own tables allow to such a page (a
+ *     "page-table write") unprotects it: the write proceeds through a
+ *     writable leaf and the shadows are "unsynced": shadow entries derived
+ *     from tables the guest may change without an exit can go stale, as
+ *     TLB entries may until the guest invalidates them, so while unsynced
+ *     every INVLPG and CR3 load drops every shadow (shadow.c
+ *     protect_walk()).  This is the "unprotect and resynchronize"
+ *     strategy, not emulation of the writing instruction: it needs no
+ *     instruction decoder, and its cost (whole flushes) is counted.
+ *     Synced, INVLPG drops one leaf; a CR3 load switches roots
  *     (SHADOW_ROOTS cached per VM).
  *
  * Limits, said here and checked at run time: 4-level long-mode guest
@@ -90,8 +87,6 @@ struct shadow_root {
 enum shadow_flush_cause {
 	SHADOW_FLUSH_P2M,	/* the p2m changed (the SLAT tree's owed
 				   flush): sharing, swapping, ballooning */
-	SHADOW_FLUSH_PT_WRITE,	/* the guest wrote one of its page tables */
-	SHADOW_FLUSH_WMAPPED,	/* a walk read a table mapped writable */
 	SHADOW_FLUSH_INVALIDATE,	/* INVLPG or CR3 load while unsynced,
 					   or an INVLPG of no known address */
 	SHADOW_FLUSH_HV_WRITE,	/* the hypervisor wrote a guest table */
