@@ -128,8 +128,18 @@ static void reserved_bits(void)
 
 static void illegal_vector(void)
 {
-	uint64_t esr = 0, cur = 1, k = timer_ticks();
+	uint64_t esr = 0, cur = 1, k;
 
+	/* The 100 Hz tick stopped first, and one it left pending taken now:
+	 * any tick counted below would be this one-shot's doing (one that
+	 * fired just before the LVT was reprogrammed made this check fail
+	 * once under a loaded host). */
+	wrmsr(X2APIC_LVT_TIMER, LVT_MASKED | TIMER_VECTOR);
+	wrmsr(X2APIC_TIMER_INIT, 0);
+	irq_enable();
+	wait_tsc(tsc_ms());
+	irq_disable();
+	k = timer_ticks();
 	trap_set_hook(VEC_ILLEGAL, illegal_hook);
 	wrmsr(X2APIC_ESR, 0);
 	wrmsr(X2APIC_LVT_TIMER, VEC_ILLEGAL);	/* one-shot, vector 5 */
